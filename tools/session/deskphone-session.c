@@ -273,6 +273,9 @@ static int start_dbus(Session *s) {
         if (pid == 0) {
                 char fdarg[32];
                 int fd = dup(pipefd[1]); /* without O_CLOEXEC */
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
                 snprintf(fdarg, sizeof(fdarg), "--print-address=%d", fd);
                 execlp("dbus-daemon", "dbus-daemon", arg_conf, "--nofork", "--nopidfile", "--nosyslog",
                        fdarg, (char *) NULL);

@@ -1,0 +1,868 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+/*
+ * Semantics worth knowing (see also store.h):
+ *
+ * - A layer holds only known keys with validated, normalised values.
+ * - A local value equal to what the lower layers give is still recorded: the
+ *   user pinned it, so a later provisioned change does not override it. It is
+ *   persisted, but the key is not in the changed list (its effective value did
+ *   not change). The changed list is every key whose effective value differs,
+ *   sorted; it is never NULL on success (possibly empty).
+ * - An operation that changes no layer at all writes nothing and keeps the
+ *   generation. Every persisted change increments the generation by one; the
+ *   generation is the <n> of the current "gen-<n>" directory.
+ * - SCHEMA_MASK given for a secret key means "keep what this layer had"
+ *   (Set, Import, the site file and the provisioned files alike).
+ */
+
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
+typedef struct Layer {
+        char **keys;   /* sorted, NULL-terminated (or NULL when empty) */
+        char **values; /* parallel to keys */
+        size_t n;
+} Layer;
+
+struct Store {
+        char *dir;            /* <state_dir>/config */
+        char *effective_path; /* <dir>/current/effective.cfg */
+        uint64_t generation;
+        Layer layers[_STORE_LAYER_MAX]; /* [STORE_LAYER_DEFAULT] stays empty */
+        char **all_keys;                /* every concrete schema key, sorted */
+        const SchemaKey **all_info;     /* parallel to all_keys */
+        size_t n_keys;
+};
+
+static const char * const layer_file[_STORE_LAYER_MAX] = {
+        [STORE_LAYER_SITE] = "site.cfg",
+        [STORE_LAYER_COMMON] = "common.cfg",
+        [STORE_LAYER_MAC] = "mac.cfg",
+        [STORE_LAYER_LOCAL] = "local.cfg",
+};
+
+const char *store_layer_to_string(StoreLayer l) {
+        switch (l) {
+        case STORE_LAYER_DEFAULT:
+                return "default";
+        case STORE_LAYER_SITE:
+                return "site";
+        case STORE_LAYER_COMMON:
+                return "common";
+        case STORE_LAYER_MAC:
+                return "mac";
+        case STORE_LAYER_LOCAL:
+                return "local";
+        case _STORE_LAYER_MAX:
+                break;
+        }
+        return NULL;
+}
+
+static void error_set(CfgError *e, const char *file, unsigned line, const char *format, ...)
+        _printf_(4, 5);
+static void error_set(CfgError *e, const char *file, unsigned line, const char *format, ...) {
+        va_list ap;
+
+        snprintf(e->file, sizeof(e->file), "%s", strempty(file));
+        e->line = line;
+        va_start(ap, format);
+        vsnprintf(e->reason, sizeof(e->reason), format, ap);
+        va_end(ap);
+}
+
+/* ---- Layer: a sorted key -> value map ---- */
+
+static void layer_done(Layer *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                free(l->keys[i]);
+                erase_and_free(l->values[i]);
+        }
+        free(l->keys);
+        free(l->values);
+        *l = (Layer) {};
+}
+
+/* True when found; *ret_pos is the index, or where the key would be inserted. */
+static bool layer_find(const Layer *l, const char *key, size_t *ret_pos) {
+        size_t lo = 0, hi = l->n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(l->keys[mid], key);
+                if (c == 0) {
+                        *ret_pos = mid;
+                        return true;
+                }
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        *ret_pos = lo;
+        return false;
+}
+
+static const char *layer_get(const Layer *l, const char *key) {
+        size_t i;
+        return layer_find(l, key, &i) ? l->values[i] : NULL;
+}
+
+static int layer_grow(Layer *l) {
+        char **k = realloc(l->keys, sizeof(char *) * (l->n + 2));
+        if (!k)
+                return -ENOMEM;
+        l->keys = k;
+        char **v = realloc(l->values, sizeof(char *) * (l->n + 2));
+        if (!v)
+                return -ENOMEM;
+        l->values = v;
+        return 0;
+}
+
+static int layer_put(Layer *l, const char *key, const char *value) {
+        size_t i;
+
+        _cleanup_(erase_and_freep) char *v = strdup(value);
+        if (!v)
+                return -ENOMEM;
+        if (layer_find(l, key, &i)) {
+                erase_and_free(l->values[i]);
+                l->values[i] = TAKE_PTR(v);
+                return 0;
+        }
+
+        _cleanup_(freep) char *k = strdup(key);
+        if (!k || layer_grow(l) < 0)
+                return -ENOMEM;
+        memmove(l->keys + i + 1, l->keys + i, sizeof(char *) * (l->n - i));
+        memmove(l->values + i + 1, l->values + i, sizeof(char *) * (l->n - i));
+        l->keys[i] = TAKE_PTR(k);
+        l->values[i] = TAKE_PTR(v);
+        l->n++;
+        l->keys[l->n] = l->values[l->n] = NULL;
+        return 0;
+}
+
+static void layer_remove(Layer *l, const char *key) {
+        size_t i;
+
+        if (!layer_find(l, key, &i))
+                return;
+        free(l->keys[i]);
+        erase_and_free(l->values[i]);
+        memmove(l->keys + i, l->keys + i + 1, sizeof(char *) * (l->n - i));
+        memmove(l->values + i, l->values + i + 1, sizeof(char *) * (l->n - i));
+        l->n--;
+}
+
+static int layer_copy(const Layer *src, Layer *ret) {
+        _cleanup_(layer_done) Layer l = {};
+
+        /* Appending in order: each put lands at the end. */
+        for (size_t i = 0; i < src->n; i++)
+                if (layer_put(&l, src->keys[i], src->values[i]) < 0)
+                        return -ENOMEM;
+        *ret = l;
+        l = (Layer) {};
+        return 0;
+}
+
+static bool layer_equal(const Layer *a, const Layer *b) {
+        if (a == b)
+                return true;
+        if (a->n != b->n)
+                return false;
+        for (size_t i = 0; i < a->n; i++)
+                if (!streq(a->keys[i], b->keys[i]) || !streq(a->values[i], b->values[i]))
+                        return false;
+        return true;
+}
+
+/* Validate value for key and put it (normalised) into l. SCHEMA_MASK for a secret
+ * keeps the value that old had. -ENOENT for an unknown key (reason not set: the
+ * caller decides whether to skip it); other errors with "key: reason" in error. */
+static int layer_put_checked(Layer *l, const Layer *old, const char *key, const char *value,
+                             const char *file, unsigned line, CfgError *error) {
+        char reason[sizeof(error->reason)] = "";
+        _cleanup_(erase_and_freep) char *norm = NULL;
+
+        const SchemaKey *k = schema_find(key);
+        if (!k)
+                return -ENOENT;
+        if (streq(value, CFG_NULL_VALUE))
+                value = ""; /* as in files; also what it would read back as */
+        if (k->secret && streq(value, SCHEMA_MASK)) {
+                const char *v = layer_get(old, key);
+                return v ? layer_put(l, key, v) : 0;
+        }
+
+        int r = schema_validate(k, value, &norm, reason, sizeof(reason));
+        if (r < 0) {
+                error_set(error, file, line, "%s: %s", key, reason[0] ? reason : strerror(-r));
+                return r;
+        }
+        return layer_put(l, key, norm ?: value);
+}
+
+/* Build a layer from a parsed file; unknown keys are skipped and counted. */
+static int layer_from_file(const CfgFile *f, const Layer *old, Layer *ret, unsigned *ret_skipped,
+                           CfgError *error) {
+        _cleanup_(layer_done) Layer l = {};
+        unsigned skipped = 0;
+
+        for (size_t i = 0; f && i < f->n_entries; i++) {
+                const CfgEntry *e = &f->entries[i];
+                if (e->flags & CFG_ENTRY_IGNORED)
+                        continue;
+                int r = layer_put_checked(&l, old, e->key, e->value, f->name, e->line, error);
+                if (r == -ENOENT) {
+                        skipped++;
+                        continue;
+                }
+                if (r < 0)
+                        return r;
+        }
+        *ret = l;
+        l = (Layer) {};
+        if (ret_skipped)
+                *ret_skipped = skipped;
+        return 0;
+}
+
+/* ---- Effective configuration ---- */
+
+typedef const Layer *LayerView[_STORE_LAYER_MAX];
+
+static StoreLayer view_lookup(const LayerView view, const char *key, const SchemaKey *k,
+                              const char **ret_value) {
+        for (StoreLayer l = STORE_LAYER_LOCAL; l > STORE_LAYER_DEFAULT; l--) {
+                const char *v = layer_get(view[l], key);
+                if (v) {
+                        *ret_value = v;
+                        return l;
+                }
+        }
+        *ret_value = strempty(k->default_value);
+        return STORE_LAYER_DEFAULT;
+}
+
+static const char *view_get(const LayerView view, const char *key, const SchemaKey *k) {
+        const char *v;
+        (void) view_lookup(view, key, k, &v);
+        return v;
+}
+
+static void store_view(Store *s, LayerView ret) {
+        for (size_t i = 0; i < _STORE_LAYER_MAX; i++)
+                ret[i] = &s->layers[i];
+}
+
+/* The effective.cfg bytes for a view (NUL-terminated, may hold secrets). */
+static int view_format(Store *s, const LayerView view, char **ret, size_t *ret_size) {
+        _cleanup_(freep) const char **values = calloc(s->n_keys + 1, sizeof(char *));
+        if (!values)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_keys; i++)
+                values[i] = view_get(view, s->all_keys[i], s->all_info[i]);
+        return cfg_format(s->all_keys, (char * const *) values, ret, ret_size);
+}
+
+/* Keys whose effective value differs between two views, sorted, never NULL. */
+static int view_diff(Store *s, const LayerView a, const LayerView b, char ***ret) {
+        _cleanup_(strv_freep) char **changed = calloc(1, sizeof(char *));
+        if (!changed)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < s->n_keys; i++) {
+                const char *key = s->all_keys[i];
+                if (streq(view_get(a, key, s->all_info[i]), view_get(b, key, s->all_info[i])))
+                        continue;
+                if (strv_extend(&changed, key) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(changed);
+        return 0;
+}
+
+/* ---- The schema's key list, sorted once ---- */
+
+static int collect_key(const char *key, const SchemaKey *k, void *userdata) {
+        return strv_extend(userdata, key);
+}
+
+static int store_collect_keys(Store *s, CfgError *error) {
+        int r = schema_foreach_key(collect_key, &s->all_keys);
+        if (r < 0)
+                return r;
+        strv_sort(s->all_keys);
+        s->n_keys = strv_length(s->all_keys);
+        s->all_info = calloc(s->n_keys + 1, sizeof(SchemaKey *));
+        if (!s->all_info)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_keys; i++) {
+                s->all_info[i] = schema_find(s->all_keys[i]);
+                if (!s->all_info[i]) {
+                        error_set(error, "schema", 0, "does not find its own key %s",
+                                  s->all_keys[i]);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+/* ---- Persistence ---- */
+
+static char *gen_name(uint64_t gen) {
+        char *name;
+        return asprintf(&name, "gen-%" PRIu64, gen) < 0 ? NULL : name;
+}
+
+static int write_all(int fd, const char *p, size_t size) {
+        while (size > 0) {
+                ssize_t k = write(fd, p, size);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                p += k;
+                size -= (size_t) k;
+        }
+        return 0;
+}
+
+/* Create dir/name (it must not exist), mode 0600, write data and fsync it. */
+static int write_synced(const char *dir, const char *name, const char *data, size_t size) {
+        _cleanup_(freep) char *path = strjoin(dir, "/", name, NULL);
+        if (!path)
+                return -ENOMEM;
+
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return negative_errno();
+        int r = write_all(fd, data, size);
+        if (r >= 0 && fsync(fd) < 0)
+                r = negative_errno();
+        if (close(fd) < 0 && r >= 0)
+                r = negative_errno();
+        return r;
+}
+
+static void free_formatted(char *data, size_t size) {
+        if (data)
+                explicit_bzero(data, size);
+        free(data);
+}
+
+static int write_formatted(const char *dir, const char *name, char * const *keys,
+                           char * const *values) {
+        static char * const empty[] = { NULL };
+        char *data = NULL;
+        size_t size = 0;
+
+        int r = cfg_format(keys ?: empty, values ?: empty, &data, &size);
+        if (r >= 0)
+                r = write_synced(dir, name, data, size);
+        free_formatted(data, size);
+        return r;
+}
+
+static int write_effective(Store *s, const LayerView view, const char *dir) {
+        char *data = NULL;
+        size_t size = 0;
+
+        int r = view_format(s, view, &data, &size);
+        if (r >= 0)
+                r = write_synced(dir, "effective.cfg", data, size);
+        free_formatted(data, size);
+        return r;
+}
+
+/* Write gen-<n>/ completely and fsync it; *ret_step says what failed. */
+static int write_generation(Store *s, const LayerView view, const char *gendir,
+                            const char **ret_step) {
+        int r;
+
+        (void) rm_rf(gendir); /* a leftover with the same number is never current */
+        *ret_step = "create";
+        if (mkdir(gendir, 0700) < 0)
+                return negative_errno();
+        *ret_step = "write";
+        for (StoreLayer l = STORE_LAYER_SITE; l < _STORE_LAYER_MAX; l++) {
+                r = write_formatted(gendir, layer_file[l], view[l]->keys, view[l]->values);
+                if (r < 0)
+                        return r;
+        }
+        r = write_effective(s, view, gendir);
+        if (r < 0)
+                return r;
+        *ret_step = "sync";
+        return fsync_path(gendir);
+}
+
+/* Atomically point "current" at name. */
+static int switch_current(Store *s, const char *name) {
+        _cleanup_(freep) char *tmp = strjoin(s->dir, "/current.tmp", NULL);
+        _cleanup_(freep) char *cur = strjoin(s->dir, "/current", NULL);
+        if (!tmp || !cur)
+                return -ENOMEM;
+
+        if (unlink(tmp) < 0 && errno != ENOENT)
+                return negative_errno();
+        if (symlink(name, tmp) < 0)
+                return negative_errno();
+        if (rename(tmp, cur) < 0) {
+                int r = negative_errno();
+                (void) unlink(tmp);
+                return r;
+        }
+        return 0;
+}
+
+/* Remove every gen-* directory but keep, and a leftover current.tmp. */
+static void remove_stale(Store *s, const char *keep) {
+        _cleanup_(closedirp) DIR *d = opendir(s->dir);
+        if (!d) {
+                log_warning_errno(errno, "Failed to open %s, ignoring: %m", s->dir);
+                return;
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                if (!streq(de->d_name, "current.tmp") &&
+                    (!startswith(de->d_name, "gen-") || streq_ptr(de->d_name, keep)))
+                        continue;
+                _cleanup_(freep) char *path = strjoin(s->dir, "/", de->d_name, NULL);
+                int r = path ? rm_rf(path) : -ENOMEM;
+                if (r < 0)
+                        log_warning_errno(r, "Failed to remove %s/%s, ignoring: %m", s->dir,
+                                          de->d_name);
+        }
+}
+
+static int store_persist(Store *s, const LayerView view, uint64_t gen, CfgError *error) {
+        const char *step = "prepare";
+        _cleanup_(freep) char *name = gen_name(gen);
+        _cleanup_(freep) char *gendir = name ? strjoin(s->dir, "/", name, NULL) : NULL;
+        if (!gendir)
+                return -ENOMEM;
+
+        int r = write_generation(s, view, gendir, &step);
+        if (r >= 0) {
+                step = "activate";
+                r = switch_current(s, name);
+        }
+        if (r < 0) {
+                (void) rm_rf(gendir);
+                error_set(error, s->dir, 0, "cannot save the configuration (%s %s): %s", step,
+                          name, strerror(-r));
+                return r;
+        }
+
+        /* Committed: what follows only makes it durable sooner and tidies up. */
+        r = fsync_path(s->dir);
+        if (r < 0)
+                log_warning_errno(r, "Failed to sync %s, ignoring: %m", s->dir);
+        remove_stale(s, name);
+        return 0;
+}
+
+/* Replace the layers given in repl (NULL: unchanged), persisting first. On
+ * success the replaced layers are taken (left empty). */
+static int store_commit(Store *s, Layer *repl[_STORE_LAYER_MAX], char ***ret_changed,
+                        CfgError *error) {
+        LayerView old, new;
+        bool differs = false;
+
+        store_view(s, old);
+        for (size_t i = 0; i < _STORE_LAYER_MAX; i++) {
+                new[i] = repl[i] ?: old[i];
+                differs = differs || !layer_equal(new[i], old[i]);
+        }
+
+        _cleanup_(strv_freep) char **changed = NULL;
+        int r = view_diff(s, old, new, &changed);
+        if (r < 0)
+                return r;
+
+        if (differs) {
+                r = store_persist(s, new, s->generation + 1, error);
+                if (r < 0)
+                        return r;
+                s->generation++;
+                for (size_t i = 0; i < _STORE_LAYER_MAX; i++)
+                        if (repl[i]) {
+                                layer_done(&s->layers[i]);
+                                s->layers[i] = *repl[i];
+                                *repl[i] = (Layer) {};
+                        }
+        }
+        if (ret_changed)
+                *ret_changed = TAKE_PTR(changed);
+        return 0;
+}
+
+static int store_commit_one(Store *s, StoreLayer which, Layer *l, char ***ret_changed,
+                            CfgError *error) {
+        Layer *repl[_STORE_LAYER_MAX] = {};
+        repl[which] = l;
+        return store_commit(s, repl, ret_changed, error);
+}
+
+/* ---- Loading at open ---- */
+
+/* The n of "current" -> "gen-<n>"; -ENOENT when there is no current generation. */
+static int read_current(Store *s, uint64_t *ret) {
+        char target[64];
+        _cleanup_(freep) char *cur = strjoin(s->dir, "/current", NULL);
+        if (!cur)
+                return -ENOMEM;
+
+        ssize_t k = readlink(cur, target, sizeof(target) - 1);
+        if (k < 0)
+                return negative_errno();
+        target[k] = '\0';
+        const char *n = startswith(target, "gen-");
+        if (!n || safe_atou64(n, ret) < 0)
+                return -EBADMSG;
+        return 0;
+}
+
+/* Load a stored layer; entries that are no longer known or valid (the schema
+ * changed) are dropped and *dirty is set so a clean generation is written. */
+static int load_layer(const char *path, Layer *ret, bool *dirty, CfgError *error) {
+        _cleanup_(cfg_file_freep) CfgFile *f = NULL;
+        _cleanup_(layer_done) Layer l = {};
+        CfgError e = {};
+
+        int r = cfg_parse_file(path, &f, error);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < f->n_entries; i++) {
+                const CfgEntry *entry = &f->entries[i];
+                if (entry->flags & CFG_ENTRY_IGNORED) {
+                        *dirty = true; /* never written by us */
+                        continue;
+                }
+                r = layer_put_checked(&l, &l, entry->key, entry->value, path, entry->line, &e);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        /* Not e.reason: it may quote a secret. */
+                        log_warning("Dropping stored value of %s from %s: %s", entry->key, path,
+                                    r == -ENOENT ? "unknown key" : "no longer valid");
+                        *dirty = true;
+                } else if (!streq_ptr(layer_get(&l, entry->key), entry->value))
+                        *dirty = true; /* normalised differently now */
+        }
+        *ret = l;
+        l = (Layer) {};
+        return 0;
+}
+
+static int load_generation(Store *s, uint64_t gen, bool *dirty, CfgError *error) {
+        _cleanup_(freep) char *name = gen_name(gen);
+        if (!name)
+                return -ENOMEM;
+
+        for (StoreLayer l = STORE_LAYER_SITE; l < _STORE_LAYER_MAX; l++) {
+                _cleanup_(freep) char *path = strjoin(s->dir, "/", name, "/", layer_file[l], NULL);
+                if (!path)
+                        return -ENOMEM;
+                int r = load_layer(path, &s->layers[l], dirty, error);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Parse and validate the site file; when bad, report it in error and keep the
+ * last good site layer. Only fatal errors are returned. */
+static int load_site(Store *s, const char *site_path, bool *dirty, CfgError *error) {
+        _cleanup_(cfg_file_freep) CfgFile *f = NULL;
+        _cleanup_(layer_done) Layer l = {};
+        unsigned skipped = 0;
+
+        int r = cfg_parse_file(site_path, &f, error);
+        if (r >= 0)
+                r = layer_from_file(f, &s->layers[STORE_LAYER_SITE], &l, &skipped, error);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                /* Reported to the caller only, which logs it. */
+                if (!error->reason[0])
+                        error_set(error, site_path, 0, "%s", strerror(-r));
+                return 0;
+        }
+        if (skipped > 0)
+                log_notice("Site configuration %s: skipped %u unknown keys", site_path, skipped);
+        if (!layer_equal(&l, &s->layers[STORE_LAYER_SITE])) {
+                layer_done(&s->layers[STORE_LAYER_SITE]);
+                s->layers[STORE_LAYER_SITE] = l;
+                l = (Layer) {};
+                *dirty = true;
+        }
+        return 0;
+}
+
+/* True when the stored effective.cfg is not what the layers give now (the
+ * schema's defaults changed, or it is missing). */
+static bool effective_stale(Store *s) {
+        LayerView view;
+        char *want = NULL, *have = NULL;
+        size_t want_size = 0, have_size = 0;
+        bool stale = true;
+
+        store_view(s, view);
+        if (view_format(s, view, &want, &want_size) >= 0 &&
+            read_full_file(s->effective_path, &have, &have_size, CFG_FILE_MAX) >= 0)
+                stale = want_size != have_size || memcmp(want, have, want_size) != 0;
+        free_formatted(want, want_size);
+        free_formatted(have, have_size);
+        return stale;
+}
+
+static int store_load(Store *s, const char *site_path, CfgError *error) {
+        bool dirty = false, fresh = false;
+        uint64_t gen = 0;
+        _cleanup_(freep) char *name = NULL;
+
+        int r = read_current(s, &gen);
+        if (r == -ENOENT)
+                fresh = true;
+        else if (r < 0) {
+                error_set(error, s->dir, 0, "cannot read the \"current\" link: %s", strerror(-r));
+                return r;
+        }
+        else if (!(name = gen_name(gen)))
+                return -ENOMEM;
+        remove_stale(s, name); /* name NULL: everything is a leftover */
+
+        if (!fresh) {
+                r = load_generation(s, gen, &dirty, error);
+                if (r < 0)
+                        return r;
+        }
+        if (site_path) {
+                r = load_site(s, site_path, &dirty, error);
+                if (r < 0)
+                        return r;
+        }
+
+        s->generation = gen;
+        if (!fresh && !dirty && !effective_stale(s))
+                return 0;
+
+        LayerView view;
+        store_view(s, view);
+        r = store_persist(s, view, fresh ? 0 : gen + 1, error);
+        if (r < 0)
+                return r;
+        s->generation = fresh ? 0 : gen + 1;
+        return 0;
+}
+
+/* ---- Public API ---- */
+
+int store_open(const char *state_dir, const char *site_path, Store **ret, CfgError *error) {
+        CfgError dummy;
+        if (!error)
+                error = &dummy;
+        *error = (CfgError) {};
+
+        _cleanup_(store_freep) Store *s = calloc(1, sizeof(Store));
+        if (!s)
+                return -ENOMEM;
+        s->dir = strjoin(state_dir, "/config", NULL);
+        s->effective_path = s->dir ? strjoin(s->dir, "/current/effective.cfg", NULL) : NULL;
+        if (!s->effective_path)
+                return -ENOMEM;
+
+        int r = mkdir_p(s->dir, 0700);
+        if (r >= 0 && chmod(s->dir, 0700) < 0)
+                r = negative_errno();
+        if (r < 0) {
+                error_set(error, s->dir, 0, "cannot create: %s", strerror(-r));
+                return r;
+        }
+
+        r = store_collect_keys(s, error);
+        if (r < 0)
+                return r;
+        r = store_load(s, site_path, error);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+Store *store_free(Store *s) {
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < _STORE_LAYER_MAX; i++)
+                layer_done(&s->layers[i]);
+        strv_free(s->all_keys);
+        free(s->all_info);
+        free(s->effective_path);
+        free(s->dir);
+        free(s);
+        return NULL;
+}
+
+const char *store_get(Store *s, const char *key) {
+        LayerView view;
+
+        const SchemaKey *k = schema_find(key);
+        if (!k)
+                return NULL;
+        store_view(s, view);
+        return view_get(view, key, k);
+}
+
+StoreLayer store_get_layer(Store *s, const char *key) {
+        LayerView view;
+        const char *v;
+
+        const SchemaKey *k = schema_find(key);
+        if (!k)
+                return STORE_LAYER_DEFAULT;
+        store_view(s, view);
+        return view_lookup(view, key, k, &v);
+}
+
+int store_get_all(Store *s, const char *prefix, char ***ret_keys, char ***ret_values) {
+        _cleanup_(strv_freep) char **keys = calloc(1, sizeof(char *));
+        _cleanup_(strv_freep) char **values = calloc(1, sizeof(char *));
+        LayerView view;
+
+        if (!keys || !values)
+                return -ENOMEM;
+        store_view(s, view);
+        for (size_t i = 0; i < s->n_keys; i++) {
+                if (!startswith(s->all_keys[i], strempty(prefix)))
+                        continue;
+                if (strv_extend(&keys, s->all_keys[i]) < 0 ||
+                    strv_extend(&values, view_get(view, s->all_keys[i], s->all_info[i])) < 0)
+                        return -ENOMEM;
+        }
+        *ret_keys = TAKE_PTR(keys);
+        *ret_values = TAKE_PTR(values);
+        return 0;
+}
+
+int store_set(Store *s, char * const *keys, char * const *values, char ***ret_changed,
+              CfgError *error) {
+        CfgError dummy;
+        if (!error)
+                error = &dummy;
+        *error = (CfgError) {};
+
+        _cleanup_(layer_done) Layer local = {};
+        int r = layer_copy(&s->layers[STORE_LAYER_LOCAL], &local);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; keys && keys[i]; i++) {
+                if (!values || !values[i])
+                        return -EINVAL;
+                r = layer_put_checked(&local, &s->layers[STORE_LAYER_LOCAL], keys[i], values[i],
+                                      NULL, 0, error);
+                if (r == -ENOENT)
+                        error_set(error, NULL, 0, "%s: unknown key", keys[i]);
+                if (r < 0)
+                        return r;
+        }
+        return store_commit_one(s, STORE_LAYER_LOCAL, &local, ret_changed, error);
+}
+
+int store_reset(Store *s, char * const *keys, char ***ret_changed, CfgError *error) {
+        CfgError dummy;
+        if (!error)
+                error = &dummy;
+        *error = (CfgError) {};
+
+        _cleanup_(layer_done) Layer local = {};
+        if (strv_length(keys) > 0) {
+                int r = layer_copy(&s->layers[STORE_LAYER_LOCAL], &local);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; keys && keys[i]; i++) {
+                if (!schema_find(keys[i])) {
+                        error_set(error, NULL, 0, "%s: unknown key", keys[i]);
+                        return -ENOENT;
+                }
+                layer_remove(&local, keys[i]);
+        }
+        return store_commit_one(s, STORE_LAYER_LOCAL, &local, ret_changed, error);
+}
+
+int store_import(Store *s, const CfgFile *f, char ***ret_changed, unsigned *ret_n_skipped,
+                 CfgError *error) {
+        CfgError dummy;
+        if (!error)
+                error = &dummy;
+        *error = (CfgError) {};
+
+        _cleanup_(layer_done) Layer local = {}, incoming = {};
+        unsigned skipped = 0;
+        int r = layer_copy(&s->layers[STORE_LAYER_LOCAL], &local);
+        if (r < 0)
+                return r;
+        r = layer_from_file(f, &s->layers[STORE_LAYER_LOCAL], &incoming, &skipped, error);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < incoming.n; i++)
+                if (layer_put(&local, incoming.keys[i], incoming.values[i]) < 0)
+                        return -ENOMEM;
+
+        r = store_commit_one(s, STORE_LAYER_LOCAL, &local, ret_changed, error);
+        if (r < 0)
+                return r;
+        if (ret_n_skipped)
+                *ret_n_skipped = skipped;
+        return 0;
+}
+
+int store_replace_provisioned(Store *s, const CfgFile *common, const CfgFile *mac,
+                              char ***ret_changed, CfgError *error) {
+        CfgError dummy;
+        if (!error)
+                error = &dummy;
+        *error = (CfgError) {};
+
+        _cleanup_(layer_done) Layer c = {}, m = {};
+        int r = layer_from_file(common, &s->layers[STORE_LAYER_COMMON], &c, NULL, error);
+        if (r < 0)
+                return r;
+        r = layer_from_file(mac, &s->layers[STORE_LAYER_MAC], &m, NULL, error);
+        if (r < 0)
+                return r;
+
+        Layer *repl[_STORE_LAYER_MAX] = {};
+        repl[STORE_LAYER_COMMON] = &c;
+        repl[STORE_LAYER_MAC] = &m;
+        return store_commit(s, repl, ret_changed, error);
+}
+
+uint64_t store_generation(Store *s) {
+        return s->generation;
+}
+
+unsigned store_n_local(Store *s) {
+        return (unsigned) s->layers[STORE_LAYER_LOCAL].n;
+}
+
+const char *store_effective_path(Store *s) {
+        return s->effective_path;
+}
