@@ -21,6 +21,8 @@ static int reply_cfg_error(Provd *p, DBusMessage *m, int r, const CfgError *e, B
 
         if (!e->reason[0])
                 return bus_error_set(error, r, "%s", strerror(-r));
+        if (!e->file[0])
+                return bus_error_set(error, r, "%s", e->reason);
         cfg_error_format(e, text, sizeof(text));
         return bus_error_set(error, r, "%s", text);
 }
