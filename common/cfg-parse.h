@@ -9,16 +9,18 @@
  * Accepted: an optional "#!version:1.0.0.1" first line (other "#!" lines such
  * as "#!encrypt:..." are the decryptor's business and are rejected here),
  * comments starting with '#' or ';' (any bytes, UTF-8 or not), blank lines,
- * LF or CRLF line ends, a missing final newline, a UTF-8 BOM, spaces and tabs
- * around keys and values, repeated keys (the last one wins; all are kept in
- * order in entries[]). A value of "%NULL%" sets the key to the empty string;
- * an empty value ("key =") means "leave this key alone", as on Yealink phones,
- * and is recorded with CFG_ENTRY_IGNORED.
+ * LF or CRLF line ends, a missing final newline, a UTF-8 BOM, NUL bytes at the
+ * very end (the padding of a decrypted file), spaces and tabs around keys and
+ * values, repeated keys (the last one wins; all are kept in order in
+ * entries[]). A value of "%NULL%" sets the key to the empty string; an empty
+ * value ("key =") means "leave this key alone", as on Yealink phones, and is
+ * recorded with CFG_ENTRY_IGNORED.
  *
- * Refused with file:line and a reason: a line with no '=', an empty key, a
- * key with characters outside [A-Za-z0-9._-], NUL bytes or invalid UTF-8
- * outside comments, legacy "[ section ]" INI lines (pre-v70 firmware format),
- * lines longer than CFG_LINE_MAX, more than CFG_ENTRIES_MAX entries.
+ * Refused with file:line and a reason: a line with no '=', an empty key, a key
+ * with characters outside [A-Za-z0-9._-], NUL bytes, a CR that does not end the
+ * line or invalid UTF-8 outside comments, a "#!version:" line that is not the
+ * first, legacy "[ section ]" INI lines (pre-v70 firmware format), lines longer
+ * than CFG_LINE_MAX, more than CFG_ENTRIES_MAX entries.
  */
 
 #define CFG_LINE_MAX 4096
@@ -83,6 +85,8 @@ void cfg_error_format(const CfgError *e, char *buf, size_t size);
 
 /* Write "key = value" lines with the version header; values that are empty are
  * written as %NULL%. keys is NULL-terminated, values has as many entries. Keys
- * must be non-empty [A-Za-z0-9._-]; values must not contain CR or LF (-EINVAL).
+ * must be non-empty [A-Za-z0-9._-]; values must not contain CR or LF (-EINVAL);
+ * -E2BIG if a line would be longer than CFG_LINE_MAX or there are more than
+ * CFG_ENTRIES_MAX keys, so that what it writes always parses again.
  * *ret is NUL-terminated, *ret_size (may be NULL) its length. */
 int cfg_format(char * const *keys, char * const *values, char **ret, size_t *ret_size);
