@@ -1384,6 +1384,7 @@ int bus_reply_message(Bus *bus, DBusMessage *reply) {
         return bus_send(bus, reply);
 }
 
+_printf_(4, 0)
 static int reply_error_va(Bus *bus, DBusMessage *call, const char *name, const char *format, va_list ap) {
         char text[1024];
 

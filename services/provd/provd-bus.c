@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* org.deskphone.Config1: validate arguments, call the store, reply. */
+#include <grp.h>
+#include <pwd.h>
+
 #include "log.h"
 #include "provd.h"
 #include "util.h"
@@ -73,7 +76,7 @@ static int method_get_all(Bus *bus, DBusMessage *m, void *userdata, BusError *er
         return r;
 }
 
-static int method_set(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
+static int do_set(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
         Provd *p = userdata;
         _cleanup_(strv_freep) char **keys = NULL, **values = NULL, **changed = NULL;
         DBusMessageIter iter;
@@ -94,7 +97,7 @@ static int method_set(Bus *bus, DBusMessage *m, void *userdata, BusError *error)
         return bus_reply(bus, m, DBUS_TYPE_INVALID);
 }
 
-static int method_reset(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
+static int do_reset(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
         Provd *p = userdata;
         _cleanup_(strv_freep) char **keys = NULL, **changed = NULL;
         DBusMessageIter iter;
@@ -113,7 +116,7 @@ static int method_reset(Bus *bus, DBusMessage *m, void *userdata, BusError *erro
 
 #define IMPORT_MAX_SIZE (4U * 1024 * 1024)
 
-static int method_import(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
+static int do_import(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
         Provd *p = userdata;
         _cleanup_(strv_freep) char **changed = NULL;
         _cleanup_(cfg_file_freep) CfgFile *f = NULL;
@@ -139,6 +142,88 @@ static int method_import(Bus *bus, DBusMessage *m, void *userdata, BusError *err
                  strv_length(changed), skipped);
         provd_bus_changed(p, changed);
         return bus_reply(bus, m, DBUS_TYPE_INVALID);
+}
+
+/*
+ * Writes are for root, the user provd runs as, members of the group
+ * "deskphone", and the UI service (settings made on the keypad). The bus
+ * policy says the same on the system bus; this check holds on any bus.
+ * The caller's uid is asked of the bus asynchronously: the call stays
+ * pending until the answer comes (oFono's pattern).
+ */
+#define PROVD_ADMIN_GROUP "deskphone"
+
+typedef struct Authorization {
+        Provd *provd;
+        DBusMessage *message;
+        BusMethodHandler handler;
+} Authorization;
+
+static bool uid_is_admin(uid_t uid) {
+        if (uid == 0 || uid == getuid())
+                return true;
+
+        struct group *g = getgrnam(PROVD_ADMIN_GROUP);
+        struct passwd *pw = getpwuid(uid);
+        if (!g || !pw)
+                return false;
+        gid_t groups[64];
+        int n = ELEMENTSOF(groups);
+        if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
+                return false;
+        for (int i = 0; i < n; i++)
+                if (groups[i] == g->gr_gid)
+                        return true;
+        return false;
+}
+
+static void on_caller_uid(Bus *bus, int error, uid_t uid, void *userdata) {
+        Authorization *a = userdata;
+        BusError e = {};
+        int r;
+
+        if (error < 0)
+                r = bus_error_set(&e, error, "Cannot tell who is asking: %s", strerror(-error));
+        else if (!uid_is_admin(uid))
+                r = bus_error_set(&e, -EACCES, "Changing the configuration needs root or membership in the "
+                                  "group '" PROVD_ADMIN_GROUP "' (uid %u is neither)", (unsigned) uid);
+        else
+                r = a->handler(bus, a->message, a->provd, &e);
+        if (r < 0)
+                (void) bus_reply_error_errno(bus, a->message, r, "%s", e.message[0] ? e.message : strerror(-r));
+        dbus_message_unref(a->message);
+        free(a);
+}
+
+static int authorize(Bus *bus, DBusMessage *m, Provd *p, BusMethodHandler handler, BusError *error) {
+        const char *sender = dbus_message_get_sender(m);
+
+        /* the keypad's settings menu */
+        if (bus_sender_owns_name(bus, sender, "org.deskphone.Ui1"))
+                return handler(bus, m, p, error);
+
+        Authorization *a = malloc(sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        *a = (Authorization){ .provd = p, .message = dbus_message_ref(m), .handler = handler };
+        int r = bus_get_caller_uid(bus, sender, on_caller_uid, a);
+        if (r < 0) {
+                dbus_message_unref(a->message);
+                free(a);
+        }
+        return r;
+}
+
+static int method_set(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
+        return authorize(bus, m, userdata, do_set, error);
+}
+
+static int method_reset(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
+        return authorize(bus, m, userdata, do_reset, error);
+}
+
+static int method_import(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
+        return authorize(bus, m, userdata, do_import, error);
 }
 
 static int describe_add(char ***keys, char ***values, const char *k, const char *v) {
@@ -260,5 +345,8 @@ int provd_bus_register(Provd *p) {
                         if (r < 0)
                                 return r;
                 }
+        r = bus_track_name(p->bus, "org.deskphone.Ui1");
+        if (r < 0)
+                return r;
         return bus_request_name(p->bus, PROVD_CONFIG_NAME);
 }
