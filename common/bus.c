@@ -1384,6 +1384,20 @@ int bus_reply_message(Bus *bus, DBusMessage *reply) {
         return bus_send(bus, reply);
 }
 
+int bus_reply_string_dict(Bus *bus, DBusMessage *call, char * const *keys, char * const *values) {
+        DBusMessage *reply = dbus_message_new_method_return(call);
+        DBusMessageIter iter;
+
+        if (!reply)
+                return -ENOMEM;
+        dbus_message_iter_init_append(reply, &iter);
+        int r = bus_append_string_dict(&iter, keys, values);
+        if (r >= 0)
+                r = bus_send(bus, reply);
+        dbus_message_unref(reply);
+        return r;
+}
+
 _printf_(4, 0)
 static int reply_error_va(Bus *bus, DBusMessage *call, const char *name, const char *format, va_list ap) {
         char text[1024];

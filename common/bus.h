@@ -135,6 +135,8 @@ int bus_send(Bus *bus, DBusMessage *m);
 /* Replies. */
 int bus_reply(Bus *bus, DBusMessage *call, int first_type, ...);
 int bus_reply_message(Bus *bus, DBusMessage *reply);
+/* Reply with one a{ss} argument from two parallel NULL-terminated arrays. */
+int bus_reply_string_dict(Bus *bus, DBusMessage *call, char * const *keys, char * const *values);
 int bus_reply_error(Bus *bus, DBusMessage *call, const char *name, const char *format, ...)
         _printf_(4, 5);
 /* Error reply named after the errno, with a printf-style message. */

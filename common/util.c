@@ -52,7 +52,7 @@ int read_full_file(const char *path, char **ret, size_t *ret_size, size_t max_si
         return 0;
 }
 
-static int write_all(int fd, const void *data, size_t size) {
+int loop_write(int fd, const void *data, size_t size) {
         const char *p = data;
 
         while (size > 0) {
@@ -93,7 +93,7 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
         if (fd < 0)
                 return negative_errno();
 
-        int r = write_all(fd, data, size);
+        int r = loop_write(fd, data, size);
         if (r >= 0 && fchmod(fd, mode) < 0)
                 r = negative_errno();
         if (r >= 0 && fsync(fd) < 0)

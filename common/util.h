@@ -8,6 +8,8 @@
 
 /* Files. All return 0 or a negative errno. */
 int read_full_file(const char *path, char **ret, size_t *ret_size, size_t max_size);
+/* write(2) until all is written (EINTR and short writes handled). */
+int loop_write(int fd, const void *data, size_t size);
 /* Write to a temporary file beside path, fsync, rename over path, fsync the directory. */
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
 int fsync_path(const char *path);

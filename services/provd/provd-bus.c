@@ -64,16 +64,7 @@ static int method_get_all(Bus *bus, DBusMessage *m, void *userdata, BusError *er
                 }
         }
 
-        DBusMessage *reply = dbus_message_new_method_return(m);
-        DBusMessageIter iter;
-        if (!reply)
-                return -ENOMEM;
-        dbus_message_iter_init_append(reply, &iter);
-        r = bus_append_string_dict(&iter, keys, values);
-        if (r >= 0)
-                r = bus_reply_message(bus, reply);
-        dbus_message_unref(reply);
-        return r;
+        return bus_reply_string_dict(bus, m, keys, values);
 }
 
 static int do_set(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
@@ -266,16 +257,7 @@ static int method_describe(Bus *bus, DBusMessage *m, void *userdata, BusError *e
         if (r < 0)
                 return r;
 
-        DBusMessage *reply = dbus_message_new_method_return(m);
-        DBusMessageIter iter;
-        if (!reply)
-                return -ENOMEM;
-        dbus_message_iter_init_append(reply, &iter);
-        r = bus_append_string_dict(&iter, keys, values);
-        if (r >= 0)
-                r = bus_reply_message(bus, reply);
-        dbus_message_unref(reply);
-        return r;
+        return bus_reply_string_dict(bus, m, keys, values);
 }
 
 static int property_generation(Bus *bus, DBusMessageIter *iter, void *userdata) {

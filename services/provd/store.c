@@ -330,20 +330,6 @@ static char *gen_name(uint64_t gen) {
         return asprintf(&name, "gen-%" PRIu64, gen) < 0 ? NULL : name;
 }
 
-static int write_all(int fd, const char *p, size_t size) {
-        while (size > 0) {
-                ssize_t k = write(fd, p, size);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p += k;
-                size -= (size_t) k;
-        }
-        return 0;
-}
-
 /* Create dir/name (it must not exist), mode 0600, write data and fsync it. */
 static int write_synced(const char *dir, const char *name, const char *data, size_t size) {
         _cleanup_(freep) char *path = strjoin(dir, "/", name, NULL);
@@ -353,7 +339,7 @@ static int write_synced(const char *dir, const char *name, const char *data, siz
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return negative_errno();
-        int r = write_all(fd, data, size);
+        int r = loop_write(fd, data, size);
         if (r >= 0 && fsync(fd) < 0)
                 r = negative_errno();
         if (close(fd) < 0 && r >= 0)
