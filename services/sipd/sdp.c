@@ -1,0 +1,1536 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * SDP offer/answer, see sdp.h.
+ *
+ * Why our own parser and printer rather than sofia's sdp_parse()/sdp_print():
+ *  - what we need from SDP is a handful of line types; sofia leaves a=crypto,
+ *    a=rtcp and a=fmtp as raw strings anyway, so the interpretation is ours either way;
+ *  - limits: sofia's parser allocates as much as the peer sends from an su_home;
+ *    here every count and length is bounded by sdp.h, in fixed-size structs;
+ *  - the fuzz target then exercises the code we can fix, and this module stays
+ *    free of foreign types (DESIGN.md: sofia's types live in sofia-glue.c only).
+ * The grammar is RFC 4566's, read leniently where real phones differ (LF line ends,
+ * blank lines, case of names), strictly where a mistake would be unsafe.
+ */
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "macro.h"
+#include "sdp.h"
+
+/* ---- names ---- */
+
+static const char * const direction_table[_SDP_DIRECTION_MAX] = {
+        [SDP_DIRECTION_SENDRECV] = "sendrecv",
+        [SDP_DIRECTION_SENDONLY] = "sendonly",
+        [SDP_DIRECTION_RECVONLY] = "recvonly",
+        [SDP_DIRECTION_INACTIVE] = "inactive",
+};
+
+static const char * const srtp_mode_table[_SDP_SRTP_MODE_MAX] = {
+        [SDP_SRTP_OFF] = "off",
+        [SDP_SRTP_OPTIONAL] = "optional",
+        [SDP_SRTP_COMPULSORY] = "compulsory",
+};
+
+static const char * const profile_table[_SDP_PROFILE_MAX] = {
+        [SDP_PROFILE_RTP_AVP] = "RTP/AVP",
+        [SDP_PROFILE_RTP_AVPF] = "RTP/AVPF",
+        [SDP_PROFILE_RTP_SAVP] = "RTP/SAVP",
+        [SDP_PROFILE_RTP_SAVPF] = "RTP/SAVPF",
+        [SDP_PROFILE_UDP_TLS_RTP_SAVP] = "UDP/TLS/RTP/SAVP",
+        [SDP_PROFILE_UDP_TLS_RTP_SAVPF] = "UDP/TLS/RTP/SAVPF",
+};
+
+static const char * const suite_table[_SDP_CRYPTO_SUITE_MAX] = {
+        [SDP_CRYPTO_AES_CM_128_HMAC_SHA1_80] = "AES_CM_128_HMAC_SHA1_80",
+        [SDP_CRYPTO_AES_CM_128_HMAC_SHA1_32] = "AES_CM_128_HMAC_SHA1_32",
+        [SDP_CRYPTO_AES_256_CM_HMAC_SHA1_80] = "AES_256_CM_HMAC_SHA1_80",
+        [SDP_CRYPTO_AES_256_CM_HMAC_SHA1_32] = "AES_256_CM_HMAC_SHA1_32",
+        [SDP_CRYPTO_AEAD_AES_128_GCM] = "AEAD_AES_128_GCM",
+        [SDP_CRYPTO_AEAD_AES_256_GCM] = "AEAD_AES_256_GCM",
+};
+
+static const char * const error_code_table[_SDP_ERROR_CODE_MAX] = {
+        [SDP_ERROR_PARSE] = "parse",
+        [SDP_ERROR_TOO_BIG] = "too-big",
+        [SDP_ERROR_NO_AUDIO] = "no-audio",
+        [SDP_ERROR_NO_ADDRESS] = "no-address",
+        [SDP_ERROR_UNSUPPORTED_PROFILE] = "unsupported-profile",
+        [SDP_ERROR_NO_COMMON_CODEC] = "no-common-codec",
+        [SDP_ERROR_SRTP_REQUIRED] = "srtp-required",
+        [SDP_ERROR_SRTP_NOT_ENABLED] = "srtp-not-enabled",
+        [SDP_ERROR_NO_USABLE_CRYPTO] = "no-usable-crypto",
+        [SDP_ERROR_NO_LOCAL_CRYPTO] = "no-local-crypto",
+        [SDP_ERROR_ANSWER_MEDIA] = "answer-media",
+        [SDP_ERROR_ANSWER_REJECTED] = "answer-rejected",
+        [SDP_ERROR_ANSWER_CODEC] = "answer-codec",
+        [SDP_ERROR_ANSWER_CRYPTO] = "answer-crypto",
+        [SDP_ERROR_INTERNAL] = "internal",
+};
+
+static int table_lookup(const char * const *table, size_t n, const char *s) {
+        if (!s)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                if (table[i] && strcasecmp(table[i], s) == 0)
+                        return (int) i;
+        return -EINVAL;
+}
+
+#define TABLE_TO_STRING(table, i) ((i) >= 0 && (size_t) (i) < ELEMENTSOF(table) ? table[i] : NULL)
+
+const char *sdp_direction_to_string(SdpDirection d) {
+        return TABLE_TO_STRING(direction_table, d);
+}
+
+SdpDirection sdp_direction_from_string(const char *s) {
+        return table_lookup(direction_table, ELEMENTSOF(direction_table), s);
+}
+
+SdpDirection sdp_direction_reverse(SdpDirection d) {
+        switch (d) {
+        case SDP_DIRECTION_SENDONLY:
+                return SDP_DIRECTION_RECVONLY;
+        case SDP_DIRECTION_RECVONLY:
+                return SDP_DIRECTION_SENDONLY;
+        case SDP_DIRECTION_SENDRECV:
+        case SDP_DIRECTION_INACTIVE:
+        case _SDP_DIRECTION_MAX:
+        case _SDP_DIRECTION_INVALID:
+                break;
+        }
+        return d;
+}
+
+const char *sdp_srtp_mode_to_string(SdpSrtpMode m) {
+        return TABLE_TO_STRING(srtp_mode_table, m);
+}
+
+SdpSrtpMode sdp_srtp_mode_from_string(const char *s) {
+        return table_lookup(srtp_mode_table, ELEMENTSOF(srtp_mode_table), s);
+}
+
+const char *sdp_profile_to_string(SdpProfile p) {
+        return TABLE_TO_STRING(profile_table, p);
+}
+
+bool sdp_profile_is_secure(SdpProfile p) {
+        switch (p) {
+        case SDP_PROFILE_RTP_SAVP:
+        case SDP_PROFILE_RTP_SAVPF:
+        case SDP_PROFILE_UDP_TLS_RTP_SAVP:
+        case SDP_PROFILE_UDP_TLS_RTP_SAVPF:
+                return true;
+        case SDP_PROFILE_RTP_AVP:
+        case SDP_PROFILE_RTP_AVPF:
+        case SDP_PROFILE_OTHER:
+        case _SDP_PROFILE_MAX:
+        case _SDP_PROFILE_INVALID:
+                break;
+        }
+        return false;
+}
+
+const char *sdp_crypto_suite_to_string(SdpCryptoSuite s) {
+        return TABLE_TO_STRING(suite_table, s);
+}
+
+SdpCryptoSuite sdp_crypto_suite_from_string(const char *s) {
+        int r = table_lookup(suite_table, ELEMENTSOF(suite_table), s);
+        return r < 0 ? SDP_CRYPTO_SUITE_UNKNOWN : r;
+}
+
+size_t sdp_crypto_suite_key_size(SdpCryptoSuite s) {
+        switch (s) {
+        case SDP_CRYPTO_AES_CM_128_HMAC_SHA1_80:
+        case SDP_CRYPTO_AES_CM_128_HMAC_SHA1_32:
+                return 16 + 14;
+        case SDP_CRYPTO_AES_256_CM_HMAC_SHA1_80:
+        case SDP_CRYPTO_AES_256_CM_HMAC_SHA1_32:
+                return 32 + 14;
+        case SDP_CRYPTO_AEAD_AES_128_GCM:
+                return 16 + 12;
+        case SDP_CRYPTO_AEAD_AES_256_GCM:
+                return 32 + 12;
+        case SDP_CRYPTO_SUITE_UNKNOWN:
+        case _SDP_CRYPTO_SUITE_MAX:
+        case _SDP_CRYPTO_SUITE_INVALID:
+                break;
+        }
+        return 0;
+}
+
+const char *sdp_error_code_to_string(SdpErrorCode c) {
+        return TABLE_TO_STRING(error_code_table, c);
+}
+
+/* ---- small parsing helpers ---- */
+
+static bool is_digit(char c) {
+        return c >= '0' && c <= '9';
+}
+
+/* Decimal digits only, n of them, at most max. -EINVAL if not a number, -ERANGE above max. */
+static int parse_u64n(const char *s, size_t n, uint64_t max, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (n == 0)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                if (!is_digit(s[i]))
+                        return -EINVAL;
+                unsigned d = s[i] - '0';
+                if (v > (max - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        *ret = v;
+        return 0;
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *ret) {
+        return parse_u64n(s, strlen(s), max, ret);
+}
+
+static int parse_uint(const char *s, unsigned max, unsigned *ret) {
+        uint64_t v;
+        int r = parse_u64(s, max, &v);
+        if (r < 0)
+                return r;
+        *ret = (unsigned) v;
+        return 0;
+}
+
+/* Copy the next blank-separated token at *p into buf. -ENOENT at the end, -E2BIG if too long. */
+static int next_token(const char **p, char *buf, size_t size) {
+        const char *s = *p + strspn(*p, " \t");
+        size_t n = strcspn(s, " \t");
+
+        if (n == 0)
+                return -ENOENT;
+        if (n >= size)
+                return -E2BIG;
+        memcpy(buf, s, n);
+        buf[n] = 0;
+        *p = s + n;
+        return 0;
+}
+
+static const char *skip_blanks(const char *s) {
+        return s + strspn(s, " \t");
+}
+
+/* Copy s into a buffer of size; -E2BIG (buffer untouched) if it does not fit. */
+static int copy_string(char *buf, size_t size, const char *s) {
+        size_t n = strlen(s);
+        if (n >= size)
+                return -E2BIG;
+        memcpy(buf, s, n + 1);
+        return 0;
+}
+
+/* FNV-1a: cheap change detection for generated SDP and for overlong o= numbers. */
+static uint64_t hash64(const char *s) {
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+        for (; *s; s++) {
+                h ^= (uint8_t) *s;
+                h *= UINT64_C(0x100000001b3);
+        }
+        return h;
+}
+
+static int base64_value(char c) {
+        if (c >= 'A' && c <= 'Z')
+                return c - 'A';
+        if (c >= 'a' && c <= 'z')
+                return c - 'a' + 26;
+        if (is_digit(c))
+                return c - '0' + 52;
+        if (c == '+')
+                return 62;
+        if (c == '/')
+                return 63;
+        return -1;
+}
+
+/* RFC 4648 base64, padding optional (SDES keys come both ways). */
+static int unbase64(const char *s, size_t n, uint8_t *out, size_t out_max, size_t *ret_size) {
+        uint32_t acc = 0;
+        unsigned bits = 0;
+        size_t k = 0;
+
+        for (unsigned pad = 0; pad < 2 && n > 0 && s[n - 1] == '='; pad++)
+                n--;
+        if (n % 4 == 1)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                int v = base64_value(s[i]);
+                if (v < 0)
+                        return -EINVAL;
+                acc = (acc << 6) | (uint32_t) v;
+                bits += 6;
+                if (bits >= 8) {
+                        bits -= 8;
+                        if (k >= out_max)
+                                return -E2BIG;
+                        out[k++] = (uint8_t) (acc >> bits);
+                }
+        }
+        *ret_size = k;
+        return 0;
+}
+
+/* ---- a=crypto (RFC 4568 §9.1 grammar) ---- */
+
+/* Buffers that held a key: wiped when they go out of scope. */
+static void erase_value(char (*v)[SDP_CRYPTO_VALUE_MAX]) {
+        explicit_bzero(*v, sizeof(*v));
+}
+
+_printf_(2, 3) static void crypto_invalid(SdpCrypto *c, const char *format, ...) {
+        va_list ap;
+
+        if (!c->valid)
+                return; /* keep the first reason */
+        c->valid = false;
+        va_start(ap, format);
+        vsnprintf(c->invalid_reason, sizeof(c->invalid_reason), format, ap);
+        va_end(ap);
+}
+
+/* "2^n" or a decimal number of packets; at most 2^48 (RFC 4568 §6.2.1, RFC 3711). */
+static int parse_lifetime(const char *s, size_t n, uint64_t *ret) {
+        uint64_t v;
+        int r;
+
+        if (n > 2 && s[0] == '2' && s[1] == '^') {
+                r = parse_u64n(s + 2, n - 2, 48, &v);
+                if (r < 0)
+                        return r;
+                *ret = UINT64_C(1) << v;
+                return 0;
+        }
+        r = parse_u64n(s, n, UINT64_C(1) << 48, &v);
+        if (r < 0)
+                return r;
+        if (v == 0)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+/* "<MKI value>:<length>", length 1..128 bytes; we keep values up to 2^32-1. */
+static int parse_mki(const char *s, size_t n, SdpKeyParam *k) {
+        const char *colon = memchr(s, ':', n);
+        uint64_t value, length;
+
+        if (!colon)
+                return -EINVAL;
+        if (parse_u64n(s, colon - s, UINT32_MAX, &value) < 0)
+                return -EINVAL;
+        if (parse_u64n(colon + 1, n - (colon + 1 - s), 128, &length) < 0 || length == 0)
+                return -EINVAL;
+        if (length < 4 && value >> (8 * length) != 0)
+                return -ERANGE;
+        k->mki = (uint32_t) value;
+        k->mki_length = (unsigned) length;
+        return 0;
+}
+
+/* One key-param: "inline:<key||salt>[|<lifetime>][|<MKI>:<length>]". */
+static void crypto_parse_key(SdpCrypto *c, const char *s, size_t n) {
+        SdpKeyParam *k = &c->keys[c->n_keys];
+        const char *end = s + n, *bar;
+
+        if (n < 7 || strncasecmp(s, "inline:", 7) != 0)
+                return crypto_invalid(c, "key method is not inline");
+        s += 7;
+        bar = memchr(s, '|', end - s) ?: end;
+        if (bar == s)
+                return crypto_invalid(c, "empty key");
+        if (unbase64(s, bar - s, k->key, sizeof(k->key), &k->key_size) < 0)
+                return crypto_invalid(c, "key is not base64 or too long");
+        for (unsigned i = 0; bar < end; i++) {
+                s = bar + 1;
+                bar = memchr(s, '|', end - s) ?: end;
+                if (i >= 2 || bar == s)
+                        return crypto_invalid(c, "malformed key parameter");
+                if (memchr(s, ':', bar - s)) {
+                        if (k->mki_length > 0 || parse_mki(s, bar - s, k) < 0)
+                                return crypto_invalid(c, "malformed MKI");
+                } else if (i > 0 || parse_lifetime(s, bar - s, &k->lifetime) < 0)
+                        return crypto_invalid(c, "malformed or too long lifetime");
+        }
+        c->n_keys++;
+}
+
+static void crypto_check_keys(SdpCrypto *c) {
+        size_t want = sdp_crypto_suite_key_size(c->suite);
+
+        for (size_t i = 0; i < c->n_keys; i++) {
+                if (want > 0 && c->keys[i].key_size != want)
+                        return crypto_invalid(c, "key is %zu bytes, %s needs %zu", c->keys[i].key_size,
+                                              c->suite_name, want);
+                if (want == 0 && c->keys[i].key_size == 0)
+                        return crypto_invalid(c, "empty key");
+                /* Several keys only with MKIs of one length (RFC 4568 §6.1). */
+                if (c->n_keys > 1 && (c->keys[i].mki_length == 0 ||
+                                      c->keys[i].mki_length != c->keys[0].mki_length))
+                        return crypto_invalid(c, "several keys without MKIs of one length");
+        }
+}
+
+/* Session parameters (RFC 4568 §6.3). We cannot honour those that change the crypto:
+ * KDR (libsrtp derives once), UNENCRYPTED_SRTP/SRTCP, UNAUTHENTICATED_SRTP, or anything
+ * unknown. Harmless: WSH (a hint), FEC_ORDER and FEC_KEY (we use no FEC), and "-x",
+ * which marks a parameter the receiver may ignore (§6.3.7). */
+static bool session_params_supported(const char *s) {
+        _cleanup_(erase_value) char t[SDP_CRYPTO_VALUE_MAX];
+        unsigned v;
+
+        while (next_token(&s, t, sizeof(t)) >= 0) {
+                if (t[0] == '-')
+                        continue;
+                if (startswith(t, "WSH=") && parse_uint(t + 4, UINT16_MAX, &v) >= 0)
+                        continue;
+                if (startswith(t, "FEC_ORDER=") || startswith(t, "FEC_KEY="))
+                        continue;
+                return false;
+        }
+        return true;
+}
+
+static void crypto_parse_fields(SdpCrypto *c) {
+        const char *p = c->value;
+        _cleanup_(erase_value) char t[SDP_CRYPTO_VALUE_MAX];
+        uint64_t tag;
+
+        if (next_token(&p, t, sizeof(t)) < 0)
+                return crypto_invalid(c, "empty attribute");
+        if (strlen(t) > 9 || parse_u64(t, UINT32_MAX, &tag) < 0)
+                return crypto_invalid(c, "tag is not 1 to 9 digits");
+        c->tag = (uint32_t) tag;
+        if (next_token(&p, t, sizeof(t)) < 0)
+                return crypto_invalid(c, "no crypto suite");
+        if (copy_string(c->suite_name, sizeof(c->suite_name), t) < 0)
+                return crypto_invalid(c, "crypto suite name too long");
+        c->suite = sdp_crypto_suite_from_string(t);
+        if (next_token(&p, t, sizeof(t)) < 0)
+                return crypto_invalid(c, "no key parameters");
+        for (const char *k = t; c->valid;) {
+                size_t n = strcspn(k, ";");
+                if (c->n_keys >= SDP_CRYPTO_KEYS_MAX)
+                        return crypto_invalid(c, "too many keys");
+                crypto_parse_key(c, k, n);
+                if (k[n] == 0)
+                        break;
+                k += n + 1;
+        }
+        if (!c->valid)
+                return;
+        crypto_check_keys(c);
+        (void) copy_string(c->session_params, sizeof(c->session_params), skip_blanks(p));
+        c->supported = c->valid && c->suite != SDP_CRYPTO_SUITE_UNKNOWN &&
+                       session_params_supported(c->session_params);
+}
+
+int sdp_crypto_parse(const char *value, SdpCrypto *ret) {
+        SdpCrypto *c;
+
+        if (!value || !ret)
+                return -EINVAL;
+        if (strlen(value) >= SDP_CRYPTO_VALUE_MAX)
+                return -E2BIG;
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->valid = true;
+        c->suite = SDP_CRYPTO_SUITE_UNKNOWN;
+        strcpy(c->value, value);
+        /* Trailing blanks (seen in the wild) are not part of the last token. */
+        for (size_t n = strlen(c->value); n > 0 && strchr(" \t", c->value[n - 1]); n--)
+                c->value[n - 1] = 0;
+        crypto_parse_fields(c);
+        if (!c->valid)
+                c->supported = false;
+        *ret = *c;
+        explicit_bzero(c, sizeof(*c));
+        free(c);
+        return 0;
+}
+
+/* ---- errors ---- */
+
+static unsigned error_code_status(SdpErrorCode c) {
+        switch (c) {
+        case SDP_ERROR_PARSE:
+                return 400;
+        case SDP_ERROR_NO_LOCAL_CRYPTO:
+        case SDP_ERROR_INTERNAL:
+                return 500;
+        case SDP_ERROR_TOO_BIG:
+        case SDP_ERROR_NO_AUDIO:
+        case SDP_ERROR_NO_ADDRESS:
+        case SDP_ERROR_UNSUPPORTED_PROFILE:
+        case SDP_ERROR_NO_COMMON_CODEC:
+        case SDP_ERROR_SRTP_REQUIRED:
+        case SDP_ERROR_SRTP_NOT_ENABLED:
+        case SDP_ERROR_NO_USABLE_CRYPTO:
+                return 488;
+        case SDP_ERROR_ANSWER_MEDIA:
+        case SDP_ERROR_ANSWER_REJECTED:
+        case SDP_ERROR_ANSWER_CODEC:
+        case SDP_ERROR_ANSWER_CRYPTO:
+        case _SDP_ERROR_CODE_MAX:
+        case _SDP_ERROR_CODE_INVALID:
+                break;
+        }
+        return 0;
+}
+
+/* Fill *error (if given) and return r. */
+_printf_(4, 5) static int sdp_fail(SdpError *error, int r, SdpErrorCode code, const char *format, ...) {
+        va_list ap;
+
+        if (!error)
+                return r;
+        error->code = code;
+        error->status = error_code_status(code);
+        va_start(ap, format);
+        vsnprintf(error->reason, sizeof(error->reason), format, ap);
+        va_end(ap);
+        return r;
+}
+
+/* ---- parsing a body ---- */
+
+typedef struct Parser {
+        SdpSession *s;
+        SdpMedia *m;                    /* current m= section; NULL at session level */
+        SdpDirection session_direction;
+        bool media_direction_set;
+        bool poisoned[128];             /* payload types of m made unusable by a bad attribute */
+        bool seen_origin;
+        size_t line;
+        SdpError *error;
+} Parser;
+
+#define PARSE_FAIL(p, ...) sdp_fail((p)->error, -EINVAL, SDP_ERROR_PARSE, __VA_ARGS__)
+
+typedef struct StaticPayload {
+        const char *name;
+        uint32_t clock_rate;
+        uint8_t channels;
+} StaticPayload;
+
+/* RFC 3551 table 4: the audio payload types that need no a=rtpmap. */
+static const StaticPayload static_payloads[] = {
+        [0] = { "PCMU", 8000, 1 },   [3] = { "GSM", 8000, 1 },    [4] = { "G723", 8000, 1 },
+        [5] = { "DVI4", 8000, 1 },   [6] = { "DVI4", 16000, 1 },  [7] = { "LPC", 8000, 1 },
+        [8] = { "PCMA", 8000, 1 },   [9] = { "G722", 8000, 1 },   [10] = { "L16", 44100, 2 },
+        [11] = { "L16", 44100, 1 },  [12] = { "QCELP", 8000, 1 }, [13] = { "CN", 8000, 1 },
+        [14] = { "MPA", 90000, 1 },  [15] = { "G728", 8000, 1 },  [16] = { "DVI4", 11025, 1 },
+        [17] = { "DVI4", 22050, 1 }, [18] = { "G729", 8000, 1 },
+};
+
+static SdpCodec *media_find_codec(SdpMedia *m, unsigned pt) {
+        for (size_t i = 0; i < m->n_codecs; i++)
+                if (m->codecs[i].payload_type == pt)
+                        return &m->codecs[i];
+        return NULL;
+}
+
+static void media_add_payload(SdpMedia *m, const char *token) {
+        unsigned pt;
+
+        if (m->n_codecs >= SDP_CODECS_MAX || parse_uint(token, 127, &pt) < 0 || media_find_codec(m, pt))
+                return;
+        SdpCodec *c = &m->codecs[m->n_codecs++];
+        *c = (SdpCodec) { .payload_type = pt, .channels = 1 };
+        if (pt < ELEMENTSOF(static_payloads) && static_payloads[pt].name) {
+                strcpy(c->name, static_payloads[pt].name);
+                c->clock_rate = static_payloads[pt].clock_rate;
+                c->channels = static_payloads[pt].channels;
+        }
+}
+
+static bool address_is_valid(const char *a) {
+        if (!*a)
+                return false;
+        for (; *a; a++)
+                if (!((*a >= 'a' && *a <= 'z') || (*a >= 'A' && *a <= 'Z') || is_digit(*a) ||
+                      strchr(".:-_", *a)))
+                        return false;
+        return true;
+}
+
+static int parse_origin(Parser *p, const char *v) {
+        char t[SDP_LINE_MAX + 1];
+        uint64_t *numbers[] = { &p->s->origin_id, &p->s->origin_version };
+
+        if (p->m || p->seen_origin)
+                return PARSE_FAIL(p, "line %zu: o= out of place", p->line);
+        if (next_token(&v, t, sizeof(t)) < 0 ||
+            copy_string(p->s->origin_user, sizeof(p->s->origin_user), t) < 0)
+                return PARSE_FAIL(p, "line %zu: malformed o= user name", p->line);
+        for (size_t i = 0; i < ELEMENTSOF(numbers); i++) {
+                if (next_token(&v, t, sizeof(t)) < 0)
+                        return PARSE_FAIL(p, "line %zu: malformed o= line", p->line);
+                /* Numbers beyond 64 bits (seen in the wild) only need to compare: hash them. */
+                if (parse_u64(t, UINT64_MAX, numbers[i]) < 0)
+                        *numbers[i] = hash64(t);
+        }
+        if (next_token(&v, t, sizeof(t)) < 0 || next_token(&v, t, sizeof(t)) < 0 ||
+            next_token(&v, t, sizeof(t)) < 0 ||
+            copy_string(p->s->origin_address, sizeof(p->s->origin_address), t) < 0)
+                return PARSE_FAIL(p, "line %zu: malformed o= line", p->line);
+        p->seen_origin = true;
+        return 0;
+}
+
+static int parse_connection(Parser *p, const char *v) {
+        char net[SDP_LINE_MAX + 1], type[SDP_LINE_MAX + 1], addr[SDP_LINE_MAX + 1];
+        char *target = p->m ? p->m->address : p->s->address;
+
+        if (next_token(&v, net, sizeof(net)) < 0 || next_token(&v, type, sizeof(type)) < 0 ||
+            next_token(&v, addr, sizeof(addr)) < 0)
+                return PARSE_FAIL(p, "line %zu: malformed c= line", p->line);
+        if (strcasecmp(net, "IN") != 0 || (strcasecmp(type, "IP4") != 0 && strcasecmp(type, "IP6") != 0))
+                return PARSE_FAIL(p, "line %zu: c= is not IN IP4 or IN IP6", p->line);
+        addr[strcspn(addr, "/")] = 0; /* multicast TTL / count */
+        if (!address_is_valid(addr) || strlen(addr) >= SDP_ADDRESS_MAX)
+                return PARSE_FAIL(p, "line %zu: invalid address in c=", p->line);
+        if (!*target) /* several c= in one section are for layered multicast: keep the first */
+                strcpy(target, addr);
+        return 0;
+}
+
+/* Whether the attribute got as far as a well-formed tag (an empty "a=crypto:" has none). */
+static bool crypto_has_tag(const SdpCrypto *c) {
+        size_t n = strspn(c->value, "0123456789");
+        return n > 0 && n <= 9 && strchr(" \t", c->value[n]) && c->value[n] != 0;
+}
+
+/* Tags identify a line within its m= section (RFC 4568 §5.1): a repeated tag makes every
+ * line carrying it unusable, since an answer naming that tag would be ambiguous. */
+static void media_mark_duplicate_tags(SdpMedia *m) {
+        bool dup[SDP_CRYPTO_MAX] = {};
+
+        for (size_t i = 0; i < m->n_crypto; i++)
+                for (size_t j = i + 1; j < m->n_crypto; j++)
+                        if (crypto_has_tag(&m->crypto[i]) && crypto_has_tag(&m->crypto[j]) &&
+                            m->crypto[i].tag == m->crypto[j].tag)
+                                dup[i] = dup[j] = true;
+        for (size_t i = 0; i < m->n_crypto; i++)
+                if (dup[i]) {
+                        crypto_invalid(&m->crypto[i], "duplicate tag %u", m->crypto[i].tag);
+                        m->crypto[i].supported = false;
+                }
+}
+
+static void media_finish(Parser *p) {
+        SdpMedia *m = p->m;
+
+        if (!m)
+                return;
+        if (!p->media_direction_set)
+                m->direction = p->session_direction;
+        for (size_t i = 0; i < m->n_codecs; i++)
+                if (p->poisoned[m->codecs[i].payload_type])
+                        m->codecs[i].name[0] = 0;
+        media_mark_duplicate_tags(m);
+        for (size_t i = 0; i < m->n_crypto; i++)
+                if (!m->crypto[i].valid)
+                        m->has_invalid_crypto = true;
+        p->m = NULL;
+        p->media_direction_set = false;
+        memset(p->poisoned, 0, sizeof(p->poisoned));
+}
+
+static int parse_media(Parser *p, const char *v) {
+        char t[SDP_LINE_MAX + 1];
+        unsigned port;
+        SdpMedia *m;
+
+        media_finish(p);
+        if (p->s->n_media >= SDP_MEDIA_MAX)
+                return sdp_fail(p->error, -E2BIG, SDP_ERROR_TOO_BIG, "more than %d m= lines", SDP_MEDIA_MAX);
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        p->s->media[p->s->n_media++] = p->m = m;
+
+        if (next_token(&v, t, sizeof(t)) < 0 || copy_string(m->media, sizeof(m->media), t) < 0)
+                return PARSE_FAIL(p, "line %zu: malformed m= media type", p->line);
+        if (next_token(&v, t, sizeof(t)) < 0)
+                return PARSE_FAIL(p, "line %zu: malformed m= line", p->line);
+        t[strcspn(t, "/")] = 0; /* port/number of ports */
+        if (parse_uint(t, UINT16_MAX, &port) < 0)
+                return PARSE_FAIL(p, "line %zu: invalid port in m=", p->line);
+        m->port = port;
+        if (next_token(&v, t, sizeof(t)) < 0 || copy_string(m->proto, sizeof(m->proto), t) < 0)
+                return PARSE_FAIL(p, "line %zu: malformed m= transport", p->line);
+        int r = table_lookup(profile_table, ELEMENTSOF(profile_table), t);
+        m->profile = r < 0 ? SDP_PROFILE_OTHER : r;
+
+        while (next_token(&v, t, sizeof(t)) >= 0) {
+                size_t n = strlen(m->formats);
+                if (n + 1 + strlen(t) < sizeof(m->formats))
+                        sprintf(m->formats + n, "%s%s", n > 0 ? " " : "", t);
+                if (m->profile != SDP_PROFILE_OTHER)
+                        media_add_payload(m, t);
+        }
+        if (!m->formats[0])
+                return PARSE_FAIL(p, "line %zu: m= line without formats", p->line);
+        return 0;
+}
+
+/* "a=rtpmap:<pt> <name>/<rate>[/<channels>]"; a malformed one makes the payload unusable. */
+static void parse_rtpmap(Parser *p, const char *v) {
+        char t[SDP_LINE_MAX + 1];
+        unsigned pt, rate, channels = 1;
+        SdpCodec *c;
+
+        if (next_token(&v, t, sizeof(t)) < 0 || parse_uint(t, 127, &pt) < 0 ||
+            !(c = media_find_codec(p->m, pt)))
+                return;
+        if (next_token(&v, t, sizeof(t)) < 0)
+                goto bad;
+        char *slash = strchr(t, '/');
+        if (!slash || slash == t || (size_t) (slash - t) >= sizeof(c->name))
+                goto bad;
+        *slash++ = 0;
+        char *slash2 = strchr(slash, '/');
+        if (slash2) {
+                *slash2++ = 0;
+                if (parse_uint(slash2, UINT8_MAX, &channels) < 0 || channels == 0)
+                        goto bad;
+        }
+        if (parse_uint(slash, 10000000, &rate) < 0 || rate == 0)
+                goto bad;
+        strcpy(c->name, t);
+        c->clock_rate = rate;
+        c->channels = channels;
+        return;
+bad:
+        p->poisoned[pt] = true;
+}
+
+/* "a=fmtp:<pt> <parameters>"; one too long for us makes the payload unusable. */
+static void parse_fmtp(Parser *p, const char *v) {
+        char t[SDP_LINE_MAX + 1];
+        unsigned pt;
+        SdpCodec *c;
+
+        if (next_token(&v, t, sizeof(t)) < 0 || parse_uint(t, 127, &pt) < 0 ||
+            !(c = media_find_codec(p->m, pt)))
+                return;
+        if (copy_string(c->fmtp, sizeof(c->fmtp), skip_blanks(v)) < 0)
+                p->poisoned[pt] = true;
+}
+
+/* "a=rtcp:<port> [IN IP4|IP6 <address>]" (RFC 3605). */
+static void parse_rtcp(Parser *p, const char *v) {
+        char t[SDP_LINE_MAX + 1], net[SDP_LINE_MAX + 1], type[SDP_LINE_MAX + 1];
+        unsigned port;
+
+        if (next_token(&v, t, sizeof(t)) < 0 || parse_uint(t, UINT16_MAX, &port) < 0 || port == 0)
+                return;
+        p->m->rtcp_port = port;
+        if (next_token(&v, net, sizeof(net)) < 0 || next_token(&v, type, sizeof(type)) < 0 ||
+            next_token(&v, t, sizeof(t)) < 0)
+                return;
+        if (strcasecmp(net, "IN") == 0 && address_is_valid(t) && strlen(t) < sizeof(p->m->rtcp_address))
+                strcpy(p->m->rtcp_address, t);
+}
+
+static void parse_crypto(Parser *p, const char *v) {
+        SdpMedia *m = p->m;
+
+        if (m->n_crypto >= SDP_CRYPTO_MAX)
+                return;
+        SdpCrypto *c = &m->crypto[m->n_crypto++];
+        if (sdp_crypto_parse(v, c) < 0) {
+                *c = (SdpCrypto) { .suite = SDP_CRYPTO_SUITE_UNKNOWN };
+                strcpy(c->invalid_reason, "attribute too long");
+        }
+}
+
+/* ptime may be written "20.0": the integer part, 1..10000 ms. */
+static unsigned parse_ptime(const char *v) {
+        uint64_t ms;
+        if (parse_u64n(v, strcspn(v, "."), 10000, &ms) < 0 || ms == 0)
+                return 0;
+        return (unsigned) ms;
+}
+
+static int parse_attribute(Parser *p, char *v) {
+        char *value = strchr(v, ':');
+        if (value)
+                *value++ = 0;
+        else
+                value = v + strlen(v);
+
+        SdpDirection d = sdp_direction_from_string(v);
+        if (!p->m) {
+                if (d >= 0)
+                        p->session_direction = d;
+                return 0;
+        }
+        if (d >= 0) {
+                p->m->direction = d;
+                p->media_direction_set = true;
+        } else if (strcasecmp(v, "rtpmap") == 0)
+                parse_rtpmap(p, value);
+        else if (strcasecmp(v, "fmtp") == 0)
+                parse_fmtp(p, value);
+        else if (strcasecmp(v, "ptime") == 0)
+                p->m->ptime = parse_ptime(value);
+        else if (strcasecmp(v, "maxptime") == 0)
+                p->m->maxptime = parse_ptime(value);
+        else if (strcasecmp(v, "rtcp") == 0)
+                parse_rtcp(p, value);
+        else if (strcasecmp(v, "rtcp-mux") == 0)
+                p->m->rtcp_mux = true;
+        else if (strcasecmp(v, "crypto") == 0)
+                parse_crypto(p, value);
+        return 0;
+}
+
+static int parse_line(Parser *p, char *line) {
+        for (const char *c = line; *c; c++)
+                if (((uint8_t) *c < 0x20 && *c != '\t') || *c == 0x7f)
+                        return PARSE_FAIL(p, "line %zu: control character", p->line);
+        if (line[0] < 'a' || line[0] > 'z' || line[1] != '=')
+                return PARSE_FAIL(p, "line %zu: not <type>=<value>", p->line);
+        if (p->line == 1)
+                return streq(line, "v=0") ? 0 : PARSE_FAIL(p, "not SDP: first line is not v=0");
+
+        switch (line[0]) {
+        case 'v':
+                return PARSE_FAIL(p, "line %zu: v= repeated", p->line);
+        case 'o':
+                return parse_origin(p, line + 2);
+        case 'c':
+                return parse_connection(p, line + 2);
+        case 'm':
+                return parse_media(p, line + 2);
+        case 'a':
+                return parse_attribute(p, line + 2);
+        }
+        return 0; /* s=, t=, b=, i=, ... : nothing we need */
+}
+
+static void media_resolve_address(SdpMedia *m, const SdpSession *s) {
+        union {
+                struct in_addr in;
+                struct in6_addr in6;
+        } a;
+
+        if (!m->address[0])
+                strcpy(m->address, s->address);
+        m->family = AF_UNSPEC;
+        if (inet_pton(AF_INET, m->address, &a.in) == 1) {
+                m->family = AF_INET;
+                m->address_is_hold = a.in.s_addr == 0;
+        } else if (inet_pton(AF_INET6, m->address, &a.in6) == 1) {
+                m->family = AF_INET6;
+                m->address_is_hold = IN6_IS_ADDR_UNSPECIFIED(&a.in6);
+        }
+        if (m->rtcp_port == 0 && m->port > 0 && m->port < UINT16_MAX)
+                m->rtcp_port = m->port + 1;
+}
+
+static void erase_line(char (*l)[SDP_LINE_MAX + 1]) {
+        explicit_bzero(*l, sizeof(*l));
+}
+
+static int parse_lines(Parser *p, const char *text, size_t size) {
+        _cleanup_(erase_line) char line[SDP_LINE_MAX + 1];
+
+        for (size_t i = 0; i < size;) {
+                const char *nl = memchr(text + i, '\n', size - i);
+                size_t len = nl ? (size_t) (nl - (text + i)) : size - i;
+                size_t next = i + len + (nl ? 1 : 0);
+
+                while (len > 0 && strchr(" \t\r", text[i + len - 1]) && text[i + len - 1] != 0)
+                        len--;
+                if (len > SDP_LINE_MAX)
+                        return sdp_fail(p->error, -E2BIG, SDP_ERROR_TOO_BIG, "line %zu longer than %d bytes",
+                                        p->line + 1, SDP_LINE_MAX);
+                memcpy(line, text + i, len);
+                line[len] = 0;
+                i = next;
+                if (len == 0)
+                        continue;
+                if (++p->line > SDP_LINES_MAX)
+                        return sdp_fail(p->error, -E2BIG, SDP_ERROR_TOO_BIG, "more than %d lines",
+                                        SDP_LINES_MAX);
+                if (memchr(line, 0, len))
+                        return PARSE_FAIL(p, "line %zu: NUL byte", p->line);
+                int r = parse_line(p, line);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int sdp_parse(const char *text, size_t size, SdpSession **ret, SdpError *error) {
+        _cleanup_(sdp_session_freep) SdpSession *s = NULL;
+        int r;
+
+        if (!text || !ret)
+                return -EINVAL;
+        if (size > SDP_TEXT_MAX)
+                return sdp_fail(error, -E2BIG, SDP_ERROR_TOO_BIG, "SDP larger than %d bytes", SDP_TEXT_MAX);
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+
+        Parser p = { .s = s, .session_direction = SDP_DIRECTION_SENDRECV, .error = error };
+        r = parse_lines(&p, text, size);
+        if (r < 0)
+                return r;
+        media_finish(&p);
+        if (p.line == 0)
+                return PARSE_FAIL(&p, "empty SDP");
+        if (!p.seen_origin)
+                return PARSE_FAIL(&p, "no o= line");
+        for (size_t i = 0; i < s->n_media; i++)
+                media_resolve_address(s->media[i], s);
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+SdpSession *sdp_session_free(SdpSession *s) {
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < s->n_media; i++) {
+                explicit_bzero(s->media[i], sizeof(*s->media[i]));
+                free(s->media[i]);
+        }
+        explicit_bzero(s, sizeof(*s));
+        free(s);
+        return NULL;
+}
+
+bool sdp_session_changed(const SdpSession *old, const SdpSession *new_session) {
+        if (!old || !new_session)
+                return true;
+        return !streq(old->origin_user, new_session->origin_user) || old->origin_id != new_session->origin_id ||
+               old->origin_version != new_session->origin_version ||
+               !streq(old->origin_address, new_session->origin_address);
+}
+
+/* ---- our side ---- */
+
+void sdp_local_init(SdpLocal *l) {
+        explicit_bzero(l, sizeof(*l));
+        l->direction = SDP_DIRECTION_SENDRECV;
+        l->srtp = SDP_SRTP_OFF;
+}
+
+void sdp_local_erase(SdpLocal *l) {
+        if (l)
+                explicit_bzero(l, sizeof(*l));
+}
+
+bool sdp_codec_is_dtmf(const SdpCodec *c) {
+        return strcasecmp(c->name, "telephone-event") == 0;
+}
+
+/* Visible ASCII, no blank, no '/': safe to print into an rtpmap. */
+static bool codec_name_is_valid(const char *s) {
+        if (!*s || strlen(s) >= SDP_CODEC_NAME_MAX)
+                return false;
+        for (; *s; s++)
+                if (*s <= ' ' || *s >= 0x7f || *s == '/')
+                        return false;
+        return true;
+}
+
+static bool text_is_printable(const char *s) {
+        for (; *s; s++)
+                if ((uint8_t) *s < ' ' || *s == 0x7f)
+                        return false;
+        return true;
+}
+
+int sdp_local_add_codec(SdpLocal *l, const char *name, unsigned payload_type, unsigned clock_rate,
+                        unsigned channels, const char *fmtp) {
+        if (!l || !name)
+                return -EINVAL;
+        fmtp = strempty(fmtp);
+        if (!codec_name_is_valid(name) || payload_type > 127 || clock_rate == 0 || channels == 0 ||
+            channels > UINT8_MAX || strlen(fmtp) >= SDP_FMTP_MAX || !text_is_printable(fmtp))
+                return -EINVAL;
+        for (size_t i = 0; i < l->n_codecs; i++)
+                if (l->codecs[i].payload_type == payload_type)
+                        return -EEXIST;
+        if (l->n_codecs >= SDP_CODECS_MAX)
+                return -E2BIG;
+
+        SdpCodec *c = &l->codecs[l->n_codecs++];
+        *c = (SdpCodec) { .payload_type = payload_type, .clock_rate = clock_rate, .channels = channels };
+        strcpy(c->name, name);
+        strcpy(c->fmtp, fmtp);
+        return 0;
+}
+
+int sdp_local_add_crypto(SdpLocal *l, const char *value) {
+        int r;
+
+        if (!l || !value)
+                return -EINVAL;
+        if (l->n_crypto >= SDP_CRYPTO_MAX)
+                return -E2BIG;
+        /* Room to rewrite the tag with 9 digits in an answer. */
+        if (strlen(value) + 9 >= SDP_CRYPTO_VALUE_MAX)
+                return -E2BIG;
+        SdpCrypto *c = &l->crypto[l->n_crypto];
+        r = sdp_crypto_parse(value, c);
+        if (r < 0)
+                return r;
+        if (!c->supported || c->n_keys != 1 || !text_is_printable(c->value))
+                r = -EINVAL;
+        for (size_t i = 0; r >= 0 && i < l->n_crypto; i++)
+                if (l->crypto[i].tag == c->tag)
+                        r = -EEXIST;
+        if (r < 0) {
+                explicit_bzero(c, sizeof(*c));
+                return r;
+        }
+        l->n_crypto++;
+        return 0;
+}
+
+void sdp_origin_init(SdpOrigin *o, uint64_t session_id) {
+        /* Below 2^62: some parsers read these as signed 64-bit, and versions grow. */
+        session_id &= (UINT64_C(1) << 62) - 1;
+        *o = (SdpOrigin) { .session_id = session_id, .version = session_id };
+}
+
+void sdp_negotiated_erase(SdpNegotiated *n) {
+        if (n)
+                explicit_bzero(n, sizeof(*n));
+}
+
+static bool local_has_audio_codec(const SdpLocal *l) {
+        for (size_t i = 0; i < l->n_codecs; i++)
+                if (!sdp_codec_is_dtmf(&l->codecs[i]))
+                        return true;
+        return false;
+}
+
+static int local_validate(const SdpLocal *l, SdpError *error) {
+        if (!address_is_valid(l->address) || l->port == 0 || !local_has_audio_codec(l) ||
+            !sdp_direction_to_string(l->direction) || !sdp_srtp_mode_to_string(l->srtp))
+                return sdp_fail(error, -EINVAL, SDP_ERROR_INTERNAL, "local media description incomplete");
+        return 0;
+}
+
+/* ---- writing SDP ---- */
+
+typedef struct Buf {
+        char *data;
+        size_t len;
+        bool overflow;
+} Buf;
+
+static void buf_done(Buf *b) {
+        if (b->data) {
+                explicit_bzero(b->data, SDP_TEXT_MAX); /* it held keys */
+                free(b->data);
+        }
+}
+
+_printf_(2, 3) static void buf_printf(Buf *b, const char *format, ...) {
+        va_list ap;
+        int n;
+
+        if (b->overflow)
+                return;
+        va_start(ap, format);
+        n = vsnprintf(b->data + b->len, SDP_TEXT_MAX - b->len, format, ap);
+        va_end(ap);
+        if (n < 0 || (size_t) n >= SDP_TEXT_MAX - b->len) {
+                b->overflow = true;
+                return;
+        }
+        b->len += n;
+}
+
+static const char *address_type(const char *address) {
+        return strchr(address, ':') ? "IP6" : "IP4";
+}
+
+static void print_session_lines(Buf *b, const SdpLocal *l) {
+        buf_printf(b, "s=-\r\nc=IN %s %s\r\nt=0 0\r\n", address_type(l->address), l->address);
+}
+
+/* rtpmap (always, static types too: it costs little and helps odd peers) and fmtp. */
+static void print_codec(Buf *b, unsigned pt, const SdpCodec *c) {
+        buf_printf(b, "a=rtpmap:%u %s/%u", pt, c->name, (unsigned) c->clock_rate);
+        if (c->channels != 1)
+                buf_printf(b, "/%u", (unsigned) c->channels);
+        buf_printf(b, "\r\n");
+        if (c->fmtp[0])
+                buf_printf(b, "a=fmtp:%u %s\r\n", pt, c->fmtp);
+}
+
+/* c->value is "<tag> <suite> <key-params> [<session-params>]": print it with another tag. */
+static void print_crypto(Buf *b, uint32_t tag, const SdpCrypto *c) {
+        const char *rest = skip_blanks(c->value + strcspn(c->value, " \t"));
+        buf_printf(b, "a=crypto:%u %s\r\n", (unsigned) tag, rest);
+}
+
+/* Prefix v= and o=; the version moves only when what follows o= changed (RFC 3264 §8). */
+static int finish_text(SdpOrigin *o, const char *address, Buf *body, char **ret_text) {
+        char *text = NULL;
+
+        if (body->overflow)
+                return -E2BIG;
+        uint64_t h = hash64(body->data);
+        uint64_t version = o->version + (o->used && h != o->last_hash ? 1 : 0);
+        if (asprintf(&text, "v=0\r\no=- %llu %llu IN %s %s\r\n%s", (unsigned long long) o->session_id,
+                     (unsigned long long) version, address_type(address), address, body->data) < 0)
+                return -ENOMEM;
+        o->version = version;
+        o->last_hash = h;
+        o->used = true;
+        *ret_text = text;
+        return 0;
+}
+
+int sdp_make_offer(const SdpLocal *l, SdpOrigin *o, char **ret_text) {
+        _cleanup_(buf_done) Buf b = {};
+        int r;
+
+        if (!l || !o || !ret_text)
+                return -EINVAL;
+        r = local_validate(l, NULL);
+        if (r < 0)
+                return r;
+        if (l->srtp != SDP_SRTP_OFF && l->n_crypto == 0)
+                return -EINVAL;
+        b.data = malloc(SDP_TEXT_MAX);
+        if (!b.data)
+                return -ENOMEM;
+        b.data[0] = 0;
+
+        print_session_lines(&b, l);
+        buf_printf(&b, "m=audio %u %s", (unsigned) l->port,
+                   l->srtp == SDP_SRTP_COMPULSORY ? "RTP/SAVP" : "RTP/AVP");
+        for (size_t i = 0; i < l->n_codecs; i++)
+                buf_printf(&b, " %u", (unsigned) l->codecs[i].payload_type);
+        buf_printf(&b, "\r\n");
+        for (size_t i = 0; i < l->n_codecs; i++)
+                print_codec(&b, l->codecs[i].payload_type, &l->codecs[i]);
+        if (l->ptime > 0)
+                buf_printf(&b, "a=ptime:%u\r\n", l->ptime);
+        if (l->srtp != SDP_SRTP_OFF)
+                for (size_t i = 0; i < l->n_crypto; i++)
+                        print_crypto(&b, l->crypto[i].tag, &l->crypto[i]);
+        buf_printf(&b, "a=%s\r\n", sdp_direction_to_string(l->direction));
+        return finish_text(o, l->address, &b, ret_text);
+}
+
+/* ---- negotiation ---- */
+
+static bool direction_sends(SdpDirection d) {
+        return d == SDP_DIRECTION_SENDRECV || d == SDP_DIRECTION_SENDONLY;
+}
+
+static bool direction_receives(SdpDirection d) {
+        return d == SDP_DIRECTION_SENDRECV || d == SDP_DIRECTION_RECVONLY;
+}
+
+static SdpDirection direction_make(bool send, bool receive) {
+        if (send)
+                return receive ? SDP_DIRECTION_SENDRECV : SDP_DIRECTION_SENDONLY;
+        return receive ? SDP_DIRECTION_RECVONLY : SDP_DIRECTION_INACTIVE;
+}
+
+/* Ours, from what we want and what the peer's m-line says (theirs, from their side).
+ * Nothing is sent to c=0.0.0.0 (RFC 3264 §8.4). */
+static void negotiate_direction(const SdpLocal *l, const SdpMedia *m, SdpNegotiated *n) {
+        bool peer_receives = direction_receives(m->direction) && !m->address_is_hold;
+
+        n->direction = direction_make(direction_sends(l->direction) && peer_receives,
+                                      direction_receives(l->direction) && direction_sends(m->direction));
+        n->hold = !peer_receives;
+}
+
+static bool codec_matches(const SdpCodec *a, const SdpCodec *b) {
+        return a->name[0] && strcasecmp(a->name, b->name) == 0 && a->clock_rate == b->clock_rate &&
+               a->channels == b->channels;
+}
+
+/* A telephone-event of `list` at the clock rate of `codec`. */
+static const SdpCodec *find_dtmf(const SdpCodec *list, size_t n, const SdpCodec *codec) {
+        for (size_t i = 0; i < n; i++)
+                if (sdp_codec_is_dtmf(&list[i]) && list[i].clock_rate == codec->clock_rate)
+                        return &list[i];
+        return NULL;
+}
+
+/* A match for c among the non-DTMF codecs of list. */
+static const SdpCodec *find_codec(const SdpCodec *list, size_t n, const SdpCodec *c) {
+        for (size_t i = 0; i < n; i++)
+                if (!sdp_codec_is_dtmf(&list[i]) && codec_matches(&list[i], c))
+                        return &list[i];
+        return NULL;
+}
+
+/* What the answer/stream needs besides SdpNegotiated: our own entries, for fmtp and names. */
+typedef struct Choice {
+        SdpNegotiated n;
+        const SdpCodec *local_codec;
+        const SdpCodec *local_dtmf;
+} Choice;
+
+static void choice_freep(Choice **c) {
+        if (*c) {
+                explicit_bzero(*c, sizeof(**c));
+                free(*c);
+        }
+}
+
+/* Our key line, with the tag the offerer chose. */
+static int crypto_retag(const SdpCrypto *local, uint32_t tag, SdpCrypto *ret) {
+        const char *rest = skip_blanks(local->value + strcspn(local->value, " \t"));
+        _cleanup_(erase_value) char value[SDP_CRYPTO_VALUE_MAX];
+        int n = snprintf(value, sizeof(value), "%u %s", (unsigned) tag, rest);
+
+        if (n < 0 || (size_t) n >= sizeof(value))
+                return -E2BIG;
+        *ret = *local;
+        ret->tag = tag;
+        strcpy(ret->value, value);
+        return 0;
+}
+
+/* The first offered a=crypto (offerer's preference) that is valid and has a suite we hold a key for. */
+static bool choose_offer_crypto(const SdpMedia *m, const SdpLocal *l, const SdpCrypto **ret_remote,
+                                const SdpCrypto **ret_local) {
+        for (size_t i = 0; i < m->n_crypto; i++) {
+                if (!m->crypto[i].supported)
+                        continue;
+                for (size_t j = 0; j < l->n_crypto; j++)
+                        if (l->crypto[j].suite == m->crypto[i].suite) {
+                                *ret_remote = &m->crypto[i];
+                                *ret_local = &l->crypto[j];
+                                return true;
+                        }
+        }
+        return false;
+}
+
+static int answer_crypto(const SdpMedia *m, const SdpLocal *l, Choice *c, SdpError *error) {
+        bool secure = sdp_profile_is_secure(m->profile);
+        const SdpCrypto *remote, *local;
+        int r;
+
+        if (l->srtp == SDP_SRTP_OFF || (!secure && m->n_crypto == 0))
+                return 0;
+        if (l->n_crypto == 0)
+                return secure ? sdp_fail(error, -EPROTO, SDP_ERROR_NO_LOCAL_CRYPTO, "no local SRTP keys") : 0;
+        if (!choose_offer_crypto(m, l, &remote, &local)) {
+                if (!secure) /* opportunistic SRTP we cannot use: plain RTP (RFC 8643) */
+                        return 0;
+                for (size_t i = 0; i < m->n_crypto; i++)
+                        if (!m->crypto[i].valid)
+                                return sdp_fail(error, -EPROTO, SDP_ERROR_NO_USABLE_CRYPTO,
+                                                "no usable a=crypto (tag %u: %s)", (unsigned) m->crypto[i].tag,
+                                                m->crypto[i].invalid_reason);
+                return sdp_fail(error, -EPROTO, SDP_ERROR_NO_USABLE_CRYPTO,
+                                m->n_crypto > 0 ? "no a=crypto with a suite we support" : "no a=crypto in %s offer",
+                                m->proto);
+        }
+        r = crypto_retag(local, remote->tag, &c->n.local_crypto);
+        if (r < 0)
+                return sdp_fail(error, r, SDP_ERROR_INTERNAL, "local a=crypto too long");
+        c->n.remote_crypto = *remote;
+        c->n.srtp = true;
+        return 0;
+}
+
+static int check_offer_profile(const SdpMedia *m, const SdpLocal *l, SdpError *error) {
+        switch (m->profile) {
+        case SDP_PROFILE_RTP_AVP:
+        case SDP_PROFILE_RTP_AVPF:
+                if (l->srtp == SDP_SRTP_COMPULSORY)
+                        return sdp_fail(error, -EPROTO, SDP_ERROR_SRTP_REQUIRED,
+                                        "unencrypted %s offered, SRTP is compulsory", m->proto);
+                return 0;
+        case SDP_PROFILE_RTP_SAVP:
+        case SDP_PROFILE_RTP_SAVPF:
+                if (l->srtp == SDP_SRTP_OFF)
+                        return sdp_fail(error, -EPROTO, SDP_ERROR_SRTP_NOT_ENABLED,
+                                        "%s offered, SRTP is off", m->proto);
+                return 0;
+        case SDP_PROFILE_UDP_TLS_RTP_SAVP:
+        case SDP_PROFILE_UDP_TLS_RTP_SAVPF:
+        case SDP_PROFILE_OTHER:
+        case _SDP_PROFILE_MAX:
+        case _SDP_PROFILE_INVALID:
+                break;
+        }
+        return sdp_fail(error, -EPROTO, SDP_ERROR_UNSUPPORTED_PROFILE, "transport %s not supported", m->proto);
+}
+
+static void fill_remote(SdpNegotiated *n, const SdpMedia *m, size_t index, const SdpLocal *l) {
+        n->media_index = index;
+        strcpy(n->address, m->address);
+        n->family = m->family;
+        n->port = m->port;
+        n->rtcp_port = m->rtcp_port;
+        n->ptime = m->ptime ?: l->ptime ?: 20;
+        n->profile = m->profile;
+        negotiate_direction(l, m, n);
+}
+
+/* Can we take this offered audio m-line, and how? */
+static int answer_media(const SdpMedia *m, size_t index, const SdpLocal *l, Choice *c, SdpError *error) {
+        const SdpCodec *offered = NULL, *dtmf;
+        int r;
+
+        *c = (Choice) { .n.dtmf_payload_type = -1 };
+        r = check_offer_profile(m, l, error);
+        if (r < 0)
+                return r;
+        if (!m->address[0])
+                return sdp_fail(error, -EPROTO, SDP_ERROR_NO_ADDRESS, "no c= for the audio stream");
+        /* Our preference order decides (RFC 3264 §6.1 lets the answerer choose; Yealink does so). */
+        for (size_t i = 0; i < l->n_codecs && !offered; i++)
+                if (!sdp_codec_is_dtmf(&l->codecs[i]) && (offered = find_codec(m->codecs, m->n_codecs, &l->codecs[i])))
+                        c->local_codec = &l->codecs[i];
+        if (!offered)
+                return sdp_fail(error, -EPROTO, SDP_ERROR_NO_COMMON_CODEC, "no common codec");
+        r = answer_crypto(m, l, c, error);
+        if (r < 0)
+                return r;
+
+        fill_remote(&c->n, m, index, l);
+        c->n.codec = *offered;
+        c->n.local_payload_type = offered->payload_type;
+        dtmf = find_dtmf(m->codecs, m->n_codecs, offered);
+        c->local_dtmf = dtmf ? find_dtmf(l->codecs, l->n_codecs, offered) : NULL;
+        if (c->local_dtmf)
+                c->n.dtmf_payload_type = dtmf->payload_type;
+        return 0;
+}
+
+static void print_answer_media(Buf *b, const SdpMedia *m, const SdpLocal *l, const Choice *c) {
+        const SdpNegotiated *n = &c->n;
+
+        /* Media and transport exactly as offered ("Audio" matched case-insensitively). */
+        buf_printf(b, "m=%s %u %s %u", m->media, (unsigned) l->port, m->proto, (unsigned) n->codec.payload_type);
+        if (n->dtmf_payload_type >= 0)
+                buf_printf(b, " %d", n->dtmf_payload_type);
+        buf_printf(b, "\r\n");
+        print_codec(b, n->codec.payload_type, c->local_codec);
+        if (n->dtmf_payload_type >= 0)
+                print_codec(b, n->dtmf_payload_type, c->local_dtmf);
+        if (l->ptime > 0)
+                buf_printf(b, "a=ptime:%u\r\n", l->ptime);
+        if (n->srtp)
+                print_crypto(b, n->local_crypto.tag, &n->local_crypto);
+        buf_printf(b, "a=%s\r\n", sdp_direction_to_string(n->direction));
+}
+
+static int print_answer(const SdpSession *offer, const SdpLocal *l, SdpOrigin *o, const Choice *c,
+                        char **ret_text) {
+        _cleanup_(buf_done) Buf b = {};
+
+        b.data = malloc(SDP_TEXT_MAX);
+        if (!b.data)
+                return -ENOMEM;
+        b.data[0] = 0;
+        print_session_lines(&b, l);
+        for (size_t i = 0; i < offer->n_media; i++) {
+                const SdpMedia *m = offer->media[i];
+                if (i == c->n.media_index)
+                        print_answer_media(&b, m, l, c);
+                else /* rejected (RFC 3264 §6): same media, transport and formats, port 0 */
+                        buf_printf(&b, "m=%s 0 %s %s\r\n", m->media, m->proto, m->formats);
+        }
+        return finish_text(o, l->address, &b, ret_text);
+}
+
+/* Pick the m-line to answer: with SRTP optional the first that can be encrypted (pjsip and
+ * legacy best-effort SRTP offer RTP/AVP and RTP/SAVP twice), else the first usable one. */
+static int choose_offer_media(const SdpSession *offer, const SdpLocal *l, Choice *best, SdpError *error) {
+        _cleanup_(choice_freep) Choice *c = calloc(1, sizeof(Choice));
+        SdpError first = { .code = SDP_ERROR_NO_AUDIO, .status = 488, .reason = "no audio stream offered" };
+        bool have_error = false, have_best = false;
+
+        if (!c)
+                return -ENOMEM;
+        for (size_t i = 0; i < offer->n_media; i++) {
+                const SdpMedia *m = offer->media[i];
+                if (strcasecmp(m->media, "audio") != 0 || m->port == 0)
+                        continue;
+                int r = answer_media(m, i, l, c, have_error ? NULL : &first);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        have_error = true;
+                        continue;
+                }
+                if (!have_best || (!best->n.srtp && c->n.srtp)) {
+                        *best = *c;
+                        have_best = true;
+                }
+                if (best->n.srtp || l->srtp != SDP_SRTP_OPTIONAL)
+                        break;
+        }
+        if (!have_best) {
+                if (error)
+                        *error = first;
+                return -EPROTO;
+        }
+        return 0;
+}
+
+int sdp_answer(const SdpSession *offer, const SdpLocal *l, SdpOrigin *o, SdpNegotiated *ret_result,
+               char **ret_text, SdpError *error) {
+        _cleanup_(choice_freep) Choice *best = calloc(1, sizeof(Choice));
+        int r;
+
+        if (!offer || !l || !o || !ret_result || !ret_text)
+                return sdp_fail(error, -EINVAL, SDP_ERROR_INTERNAL, "invalid arguments");
+        if (!best)
+                return -ENOMEM;
+        r = local_validate(l, error);
+        if (r < 0)
+                return r;
+        r = choose_offer_media(offer, l, best, error);
+        if (r < 0)
+                return r;
+        r = print_answer(offer, l, o, best, ret_text);
+        if (r < 0)
+                return sdp_fail(error, r, r == -E2BIG ? SDP_ERROR_TOO_BIG : SDP_ERROR_INTERNAL,
+                                "cannot write the answer");
+        *ret_result = best->n;
+        return 0;
+}
+
+/* ---- the answer to our offer ---- */
+
+static void negotiated_freep(SdpNegotiated **n) {
+        if (*n) {
+                sdp_negotiated_erase(*n);
+                free(*n);
+        }
+}
+
+static int check_answer_profile(const SdpMedia *m, const SdpLocal *l, SdpError *error) {
+        SdpProfile offered = l->srtp == SDP_SRTP_COMPULSORY ? SDP_PROFILE_RTP_SAVP : SDP_PROFILE_RTP_AVP;
+
+        if (m->profile == offered)
+                return 0;
+        /* Some answer an opportunistic RTP/AVP + a=crypto offer with RTP/SAVP: harmless. */
+        if (l->srtp == SDP_SRTP_OPTIONAL && m->profile == SDP_PROFILE_RTP_SAVP)
+                return 0;
+        return sdp_fail(error, -EPROTO, SDP_ERROR_ANSWER_MEDIA, "answer's transport %s is not the offered %s",
+                        m->proto, profile_table[offered]);
+}
+
+/* The answer's a=crypto must echo one of our tags with its suite (RFC 4568 §7.1.3). */
+static int process_answer_crypto(const SdpMedia *m, const SdpLocal *l, SdpNegotiated *n, SdpError *error) {
+        if (l->srtp == SDP_SRTP_OFF)
+                return 0;
+        if (m->n_crypto == 0) {
+                if (l->srtp == SDP_SRTP_COMPULSORY)
+                        return sdp_fail(error, -EPROTO, SDP_ERROR_SRTP_REQUIRED, "answer has no a=crypto");
+                if (sdp_profile_is_secure(m->profile))
+                        return sdp_fail(error, -EPROTO, SDP_ERROR_ANSWER_CRYPTO, "%s answer without a=crypto",
+                                        m->proto);
+                return 0;
+        }
+        const SdpCrypto *c = &m->crypto[0];
+        if (!c->valid)
+                return sdp_fail(error, -EPROTO, SDP_ERROR_ANSWER_CRYPTO, "invalid a=crypto in answer: %s",
+                                c->invalid_reason);
+        for (size_t i = 0; i < l->n_crypto; i++) {
+                if (l->crypto[i].tag != c->tag)
+                        continue;
+                if (l->crypto[i].suite != c->suite || !c->supported)
+                        break;
+                n->local_crypto = l->crypto[i];
+                n->remote_crypto = *c;
+                n->srtp = true;
+                return 0;
+        }
+        return sdp_fail(error, -EPROTO, SDP_ERROR_ANSWER_CRYPTO, "answer's a=crypto tag %u %s was not offered",
+                        (unsigned) c->tag, c->suite_name);
+}
+
+static int process_answer_codec(const SdpMedia *m, const SdpLocal *l, SdpNegotiated *n, SdpError *error) {
+        const SdpCodec *local = NULL, *theirs = NULL, *dtmf, *local_dtmf;
+
+        /* The answerer's order: it may have kept several of ours, the first is what it sends. */
+        for (size_t i = 0; i < m->n_codecs && !local; i++)
+                if (!sdp_codec_is_dtmf(&m->codecs[i]) && (local = find_codec(l->codecs, l->n_codecs, &m->codecs[i])))
+                        theirs = &m->codecs[i];
+        if (!local)
+                return sdp_fail(error, -EPROTO, SDP_ERROR_ANSWER_CODEC, "answer has no codec of our offer");
+        n->codec = *theirs;
+        n->local_payload_type = local->payload_type;
+        dtmf = find_dtmf(m->codecs, m->n_codecs, theirs);
+        local_dtmf = find_dtmf(l->codecs, l->n_codecs, theirs);
+        n->dtmf_payload_type = dtmf && local_dtmf ? dtmf->payload_type : -1;
+        return 0;
+}
+
+static int process_answer(const SdpLocal *l, const SdpSession *answer, SdpNegotiated *ret_result,
+                          SdpError *error) {
+        _cleanup_(negotiated_freep) SdpNegotiated *n = NULL;
+        int r;
+
+        if (answer->n_media != 1 || strcasecmp(answer->media[0]->media, "audio") != 0)
+                return sdp_fail(error, -EPROTO, SDP_ERROR_ANSWER_MEDIA,
+                                "answer does not have the one audio m= line we offered");
+        const SdpMedia *m = answer->media[0];
+        if (m->port == 0)
+                return sdp_fail(error, -EPROTO, SDP_ERROR_ANSWER_REJECTED, "the peer rejected the audio stream");
+        if (!m->address[0])
+                return sdp_fail(error, -EPROTO, SDP_ERROR_NO_ADDRESS, "no c= for the audio stream");
+        r = check_answer_profile(m, l, error);
+        if (r < 0)
+                return r;
+
+        n = calloc(1, sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        r = process_answer_codec(m, l, n, error);
+        if (r < 0)
+                return r;
+        r = process_answer_crypto(m, l, n, error);
+        if (r < 0)
+                return r;
+        fill_remote(n, m, 0, l);
+        *ret_result = *n;
+        return 0;
+}
+
+int sdp_process_answer(const SdpLocal *l, const SdpSession *answer, SdpNegotiated *ret_result,
+                       SdpError *error) {
+        int r;
+
+        if (!l || !answer || !ret_result)
+                return sdp_fail(error, -EINVAL, SDP_ERROR_INTERNAL, "invalid arguments");
+        r = local_validate(l, error);
+        if (r < 0)
+                return r;
+        r = process_answer(l, answer, ret_result, error);
+        if (r < 0 && error)
+                error->status = 0; /* nothing to respond to: the caller ends the call */
+        return r;
+}
