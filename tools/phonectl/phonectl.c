@@ -23,6 +23,12 @@ static const Verb verbs[] = {
         { "status", NULL, "Show the services and their objects", 0, 0, verb_status, NULL },
         { "config", NULL, NULL, 0, 0, NULL, config_verbs },
         { "wait", "OBJECT PROPERTY VALUE", "Wait until a property has a value", 3, 3, verb_wait, NULL },
+        { "dial", "URI [--account N]", "Call URI; print the new call's object", 1, 1, verb_dial, NULL },
+        { "answer", "[CALL]", "Answer a call (default: the newest incoming one)", 0, 1, verb_answer, NULL },
+        { "hangup", "[CALL]", "End a call (default: the newest one)", 0, 1, verb_hangup, NULL },
+        { "reject", "[CALL]", "Refuse an incoming call (default: the newest one)", 0, 1, verb_reject, NULL },
+        { "hold", "[CALL]", "Put a call on hold (default: the newest one)", 0, 1, verb_hold, NULL },
+        { "resume", "[CALL]", "Take a call off hold (default: the newest one)", 0, 1, verb_resume, NULL },
         {}
 };
 
@@ -85,13 +91,14 @@ static void help(void) {
                "Commands:\n");
         print_verbs(verbs, "");
         printf("\nOBJECT is a path (/org/deskphone/Sip1/account/1) or account/N, call/N,\n"
-               "stream/N, config, provision, sip, media, ui.\n\n"
+               "stream/N, config, provision, sip, media, ui. CALL is call/N, N or a path.\n\n"
                "Options:\n"
                "  -h --help              Show this help\n"
                "     --version           Show the version\n"
                "     --bus ADDRESS       Bus address, or \"session\" or \"system\"\n"
                "     --json              Print JSON\n"
-               "     --timeout SECONDS   Method call timeout; for wait, how long to wait (30 s)\n\n"
+               "     --timeout SECONDS   Method call timeout; for wait, how long to wait (30 s)\n"
+               "     --account N         Account to dial with (default: the first registered)\n\n"
                "Exit status: 0 success, 1 failure, 2 usage error, 3 not found, 4 invalid or\n"
                "refused, 5 timed out, 6 cannot reach the phone, 7 not authorized.\n"
                "See phonectl(1).\n");
@@ -110,13 +117,14 @@ static int parse_timeout(const char *s, double *ret) {
 
 /* Returns 1 to go on with a command, 0 when done (--help), or a negative errno. */
 static int parse_argv(Context *ctx, int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_BUS, ARG_JSON, ARG_TIMEOUT };
+        enum { ARG_VERSION = 0x100, ARG_BUS, ARG_JSON, ARG_TIMEOUT, ARG_ACCOUNT };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "bus", required_argument, NULL, ARG_BUS },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "account", required_argument, NULL, ARG_ACCOUNT },
                 {}
         };
         int c, r;
@@ -142,6 +150,10 @@ static int parse_argv(Context *ctx, int argc, char *argv[]) {
                         r = parse_timeout(optarg, &ctx->timeout);
                         if (r < 0)
                                 return r;
+                        break;
+                case ARG_ACCOUNT:
+                        if (safe_atou(optarg, &ctx->account) < 0)
+                                return usage_error("Invalid account '%s': give a number, 1 to 16.", optarg);
                         break;
                 case ':':
                         return usage_error("Option %s needs an argument.", argv[optind - 1]);

@@ -41,6 +41,7 @@ typedef struct Context {
         const char *bus_address; /* --bus, or NULL */
         bool json;               /* --json */
         double timeout;          /* --timeout in seconds, 0 when not given */
+        unsigned account;        /* --account for dial, 0 when not given */
 } Context;
 
 typedef struct Verb Verb;
@@ -68,6 +69,12 @@ int verb_config_import(Context *ctx, int argc, char **argv);
 int verb_config_reset(Context *ctx, int argc, char **argv);
 int verb_config_describe(Context *ctx, int argc, char **argv);
 int verb_wait(Context *ctx, int argc, char **argv);
+int verb_dial(Context *ctx, int argc, char **argv);
+int verb_answer(Context *ctx, int argc, char **argv);
+int verb_hangup(Context *ctx, int argc, char **argv);
+int verb_reject(Context *ctx, int argc, char **argv);
+int verb_hold(Context *ctx, int argc, char **argv);
+int verb_resume(Context *ctx, int argc, char **argv);
 
 /* Print "phonectl: message" to stderr ("%m" is the errno of r); returns r. */
 int phonectl_error(int r, const char *format, ...) _printf_(2, 3);

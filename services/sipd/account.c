@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * One SIP account: its registration state machine.
+ *
+ *   unregistered --start--> registering --200--> registered --refresh fails--> failed
+ *                               |                                               |
+ *                               +--error/timeout--> failed --retry timer--------+--> registering
+ *
+ * nua keeps a registration refreshed by itself (before it expires); a failed
+ * refresh reaches us as a failure like any other. After a failure we retry
+ * after reg_fail_retry_interval, doubling up to 4 times that; when the server
+ * in use did not answer retry_counts times in a row and the other server is
+ * configured, we fail over to it at once.
+ */
+#include "log.h"
+#include "sipd.h"
+#include "uri.h"
+#include "util.h"
+
+#define BACKOFF_FACTOR_MAX 4
+#define RETRY_MAX_USEC (1800 * USEC_PER_SEC)
+
+static const char * const state_names[_ACCOUNT_STATE_MAX] = {
+        [ACCOUNT_UNREGISTERED] = "unregistered",
+        [ACCOUNT_REGISTERING] = "registering",
+        [ACCOUNT_REGISTERED] = "registered",
+        [ACCOUNT_FAILED] = "failed",
+};
+
+const char *account_state_to_string(AccountState s) {
+        return s < _ACCOUNT_STATE_MAX ? state_names[s] : NULL;
+}
+
+static const ServerSettings *current_server(const Account *a) {
+        return &a->settings.server[a->server];
+}
+
+static bool server_configured(const Account *a, unsigned m) {
+        return a->settings.server[m].address && *a->settings.server[m].address;
+}
+
+int account_new(Manager *m, unsigned index, Account **ret) {
+        Account *a = calloc(1, sizeof(Account));
+        if (!a)
+                return -ENOMEM;
+        a->manager = m;
+        a->index = index;
+        snprintf(a->path, sizeof(a->path), SIP1_PATH "/account/%u", index);
+        a->last_error = strdup("");
+        if (!a->last_error) {
+                free(a);
+                return -ENOMEM;
+        }
+        int r = bus_add_object(m->bus, a->path, &sipd_account_interface, a);
+        if (r < 0) {
+                free(a->last_error);
+                free(a);
+                return r;
+        }
+        *ret = a;
+        return 0;
+}
+
+Account *account_free(Account *a) {
+        if (!a)
+                return NULL;
+        sd_event_source_disable_unref(a->retry);
+        a->reg = sip_registration_release(a->reg, false);
+        (void) bus_remove_object(a->manager->bus, a->path, &sipd_account_interface);
+        account_settings_done(&a->settings);
+        free(a->last_error);
+        free(a);
+        return NULL;
+}
+
+static void set_state(Account *a, AccountState state, const char *error) {
+        if (error && !streq(a->last_error, error)) {
+                char *e = strdup(error);
+                if (e) {
+                        free(a->last_error);
+                        a->last_error = e;
+                        account_emit(a, "LastError");
+                }
+        }
+        if (a->state != state) {
+                log_debug("Account %u: %s -> %s", a->index, state_names[a->state], state_names[state]);
+                a->state = state;
+                account_emit(a, "State");
+        }
+}
+
+static void set_expires(Account *a, unsigned expires) {
+        if (a->expires == expires)
+                return;
+        a->expires = expires;
+        account_emit(a, "Expires");
+}
+
+bool account_can_register(const Account *a) {
+        return a->settings.enable && account_settings_has_server(&a->settings) && a->settings.user_name &&
+               *a->settings.user_name;
+}
+
+SipTransport account_transport(const Account *a) {
+        return current_server(a)->transport;
+}
+
+const char *account_contact_params(const Account *a) {
+        return current_server(a)->transport == SIP_TRANSPORT_TCP ? "transport=tcp" : NULL;
+}
+
+int account_server(const Account *a, char **ret) {
+        const ServerSettings *s = current_server(a);
+        if (!s->address || !*s->address)
+                return -ENOENT;
+        return sip_host_port(s->address, s->port, ret);
+}
+
+int account_uri(const Account *a, char **ret) {
+        const ServerSettings *s = current_server(a);
+        char *uri;
+
+        if (!s->address || !*s->address || !a->settings.user_name || !*a->settings.user_name)
+                return -ENOENT;
+        _cleanup_(freep) char *host = NULL;
+        int r = sip_host_port(s->address, 0, &host);
+        if (r < 0)
+                return r;
+        uri = strjoin(s->transport == SIP_TRANSPORT_TLS ? "sips:" : "sip:", a->settings.user_name, "@", host, NULL);
+        if (!uri)
+                return -ENOMEM;
+        *ret = uri;
+        return 0;
+}
+
+int account_domain(const Account *a, char **ret) {
+        const ServerSettings *s = current_server(a);
+        if (!s->address || !*s->address)
+                return -ENOENT;
+        return sip_host_port(s->address, s->port == 5060 ? 0 : s->port, ret);
+}
+
+/* sip:host[:port][;transport=tcp], or sips:host[:port] for TLS */
+static int server_uri(const char *address, unsigned port, SipTransport t, char **ret) {
+        _cleanup_(freep) char *hp = NULL;
+        char *uri;
+
+        int r = sip_host_port(address, port, &hp);
+        if (r < 0)
+                return r;
+        uri = strjoin(t == SIP_TRANSPORT_TLS ? "sips:" : "sip:", hp,
+                      t == SIP_TRANSPORT_TCP ? ";transport=tcp" : "", NULL);
+        if (!uri)
+                return -ENOMEM;
+        *ret = uri;
+        return 0;
+}
+
+int account_proxy(const Account *a, char **ret) {
+        const ServerSettings *s = current_server(a);
+
+        if (a->settings.outbound_proxy_enable && a->settings.outbound_proxy_address &&
+            *a->settings.outbound_proxy_address)
+                return server_uri(a->settings.outbound_proxy_address, a->settings.outbound_proxy_port,
+                                  s->transport, ret);
+        if (!s->address || !*s->address)
+                return -ENOENT;
+        return server_uri(s->address, s->port, s->transport, ret);
+}
+
+static int outbound_proxy(const Account *a, char **ret) {
+        if (!a->settings.outbound_proxy_enable || !a->settings.outbound_proxy_address ||
+            !*a->settings.outbound_proxy_address) {
+                *ret = NULL;
+                return 0;
+        }
+        return server_uri(a->settings.outbound_proxy_address, a->settings.outbound_proxy_port,
+                          current_server(a)->transport, ret);
+}
+
+static void schedule_retry(Account *a, uint64_t usec);
+
+static int send_register(Account *a) {
+        const ServerSettings *s = current_server(a);
+        _cleanup_(freep) char *aor = NULL, *registrar = NULL, *proxy = NULL;
+
+        int r = account_uri(a, &aor);
+        if (r >= 0)
+                r = server_uri(s->address, s->port, s->transport, &registrar);
+        if (r >= 0)
+                r = outbound_proxy(a, &proxy);
+        if (r < 0)
+                return r;
+        SipRegistrationParams p = {
+                .aor = aor,
+                .display_name = a->settings.display_name,
+                .registrar = registrar,
+                .proxy = proxy,
+                .contact_user = a->settings.user_name,
+                .contact_params = account_contact_params(a),
+                .auth_user = a->settings.auth_name,
+                .password = a->settings.password,
+                .expires = s->expires,
+                .keepalive_ms = a->settings.keepalive == KEEPALIVE_OFF ? 0 : a->settings.keepalive_interval * 1000,
+                .options_keepalive = a->settings.keepalive == KEEPALIVE_OPTIONS,
+        };
+        r = sip_registration_new(a->manager->stack, &p, a, &a->reg);
+        if (r < 0)
+                return r;
+        a->register_started = now_usec();
+        log_info("Account %u: registering %s at %s", a->index, aor, registrar);
+        return 0;
+}
+
+int account_start(Account *a) {
+        a->retry = sd_event_source_disable_unref(a->retry);
+        if (!account_can_register(a)) {
+                a->reg = sip_registration_release(a->reg, true);
+                set_expires(a, 0);
+                set_state(a, ACCOUNT_UNREGISTERED, "");
+                return 0;
+        }
+        if (!sip_stack_is_listening(a->manager->stack))
+                return 0; /* when the stack starts */
+        if (!server_configured(a, a->server))
+                a->server = !a->server;
+
+        a->reg = sip_registration_release(a->reg, false);
+        int r = send_register(a);
+        if (r < 0) {
+                char text[128];
+                snprintf(text, sizeof(text), "Cannot register: %s", strerror(-r));
+                log_warning_errno(r, "Account %u: cannot register: %m", a->index);
+                set_state(a, ACCOUNT_FAILED, text);
+                schedule_retry(a, MAX(a->settings.retry_interval, 1U) * USEC_PER_SEC);
+                return r;
+        }
+        set_state(a, ACCOUNT_REGISTERING, NULL);
+        account_emit(a, "Uri", "Server", "Transport");
+        return 0;
+}
+
+void account_stop(Account *a) {
+        a->retry = sd_event_source_disable_unref(a->retry);
+        if (a->reg)
+                log_info("Account %u: unregistering", a->index);
+        a->reg = sip_registration_release(a->reg, true);
+        set_expires(a, 0);
+        set_state(a, ACCOUNT_UNREGISTERED, "");
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Account *a = userdata;
+
+        a->retry = sd_event_source_disable_unref(a->retry);
+        (void) account_start(a);
+        return 0;
+}
+
+static void schedule_retry(Account *a, uint64_t usec) {
+        a->retry = sd_event_source_disable_unref(a->retry);
+        int r = sd_event_add_time_relative(a->manager->event, &a->retry, CLOCK_MONOTONIC, usec, 0, on_retry, a);
+        if (r < 0)
+                log_error_errno(r, "Account %u: cannot schedule a retry: %m", a->index);
+        else
+                log_info("Account %u: next attempt in %.1f s", a->index, (double) usec / USEC_PER_SEC);
+}
+
+static uint64_t retry_delay(const Account *a) {
+        unsigned factor = 1;
+        for (unsigned i = 1; i < a->failures && factor < BACKOFF_FACTOR_MAX; i++)
+                factor *= 2;
+        return MIN((uint64_t) MAX(a->settings.retry_interval, 1U) * factor * USEC_PER_SEC, RETRY_MAX_USEC);
+}
+
+static void on_registered(Account *a, const SipRegistrationResult *res) {
+        bool first = a->state != ACCOUNT_REGISTERED;
+
+        a->failures = a->no_answer = 0;
+        set_expires(a, res->expires);
+        set_state(a, ACCOUNT_REGISTERED, "");
+        if (first)
+                log_info("Account %u: registered for %u s (%.0f ms after REGISTER)", a->index, res->expires,
+                         (double) (now_usec() - a->register_started) / 1000.0);
+}
+
+static void on_failed(Account *a, const SipRegistrationResult *res) {
+        char text[160];
+        /* no answer, a transport error, or a server error: reasons to try the other server */
+        bool no_answer = res->local || res->status == 408 || (res->status >= 500 && res->status < 600);
+
+        snprintf(text, sizeof(text), "%u %s", res->status, res->phrase);
+        log_warning("Account %u: registration failed: %s", a->index, text);
+        a->reg = sip_registration_release(a->reg, false);
+        a->failures++;
+        a->no_answer = no_answer ? a->no_answer + 1 : 0;
+        set_expires(a, 0);
+        set_state(a, ACCOUNT_FAILED, text);
+
+        const ServerSettings *s = current_server(a);
+        if (no_answer && s->retry_counts > 0 && a->no_answer >= s->retry_counts && server_configured(a, !a->server)) {
+                a->server = !a->server;
+                a->no_answer = 0;
+                log_notice("Account %u: failing over to server %u (%s:%u)", a->index, a->server + 1,
+                           current_server(a)->address, current_server(a)->port);
+                (void) account_start(a);
+                return;
+        }
+        schedule_retry(a, retry_delay(a));
+}
+
+void account_on_registration(Account *a, const SipRegistrationResult *res) {
+        if (res->status >= 200 && res->status < 300)
+                on_registered(a, res);
+        else
+                on_failed(a, res);
+}
+
+int account_register_now(Account *a, BusError *error) {
+        if (!a->settings.enable)
+                return bus_error_set(error, -EOPNOTSUPP, "Account %u is disabled (account.%u.enable)", a->index,
+                                     a->index);
+        if (!account_can_register(a))
+                return bus_error_set(error, -EINVAL, "Account %u has no SIP server or no user name", a->index);
+        if (!sip_stack_is_listening(a->manager->stack))
+                return bus_error_set(error, -ENETDOWN, "The SIP stack is not running yet");
+        a->failures = a->no_answer = 0;
+        if (a->reg && a->state == ACCOUNT_REGISTERED) {
+                int r = sip_registration_refresh(a->reg);
+                if (r < 0)
+                        return r;
+                a->register_started = now_usec();
+                set_state(a, ACCOUNT_REGISTERING, NULL);
+                return 0;
+        }
+        return account_start(a);
+}
+
+/* Who registers where: "aor registrar". NULL when the account does not register. */
+static char *binding_key(const Account *a) {
+        _cleanup_(freep) char *aor = NULL, *registrar = NULL;
+        const ServerSettings *s = current_server(a);
+
+        if (!account_can_register(a) || account_uri(a, &aor) < 0 ||
+            server_uri(s->address, s->port, s->transport, &registrar) < 0)
+                return NULL;
+        return strjoin(aor, " ", registrar, NULL);
+}
+
+int account_apply_settings(Account *a, const AccountSettings *s) {
+        _cleanup_(freep) char *old_key = NULL, *new_key = NULL;
+        AccountSettings copy;
+
+        bool same = account_settings_same_registration(&a->settings, s);
+        int r = account_settings_copy(s, &copy);
+        if (r < 0)
+                return r;
+        old_key = binding_key(a);
+        account_settings_done(&a->settings);
+        a->settings = copy;
+        account_emit(a, "Enabled", "Label", "Uri", "Server", "Transport");
+        if (same)
+                return 0;
+
+        log_debug("Account %u: registration settings changed", a->index);
+        for (unsigned m = 0; m < SIPD_N_SERVERS; m++)
+                if (a->settings.enable && a->settings.server[m].naptr)
+                        log_warning("Account %u: server %u: DNS NAPTR is not supported, using UDP", a->index, m + 1);
+        a->server = 0;
+        a->failures = a->no_answer = 0;
+        new_key = binding_key(a);
+        /* The same binding (new credentials, expiry, proxy): the new REGISTER
+         * replaces it. An un-REGISTER racing it would remove it. */
+        if (a->reg && old_key && new_key && streq(old_key, new_key))
+                a->reg = sip_registration_release(a->reg, false);
+        else if (a->reg)
+                account_stop(a);
+        return account_start(a);
+}

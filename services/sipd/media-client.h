@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "bus.h"
+#include "sdp.h"
+
+/*
+ * sipd as a client of org.deskphone.Media1 (doc/dev/media1-contract.md).
+ * Every call is asynchronous; replies are routed to the call by its id, so a
+ * call that ended meanwhile is simply not found (and a stream created for it
+ * is stopped at once).
+ */
+
+#define MEDIA1_NAME "org.deskphone.Media1"
+#define MEDIA1_PATH "/org/deskphone/Media1"
+#define MEDIA1_IFACE "org.deskphone.Media1"
+#define MEDIA1_STREAM_IFACE "org.deskphone.Media1.Stream"
+
+typedef struct Manager Manager;
+typedef struct Call Call;
+
+typedef struct MediaOptions {
+        unsigned account;
+        char * const *codecs;   /* preference order; NULL: mediad's default */
+        unsigned ptime;         /* 0: not given */
+        const char *srtp;       /* "off", "optional", "compulsory" */
+        const char *bind;       /* local address; NULL: mediad's default */
+} MediaOptions;
+
+/* CreateStream; call_on_stream_created() gets the answer. */
+int media_create_stream(Manager *m, unsigned call_id, const MediaOptions *o);
+/* Start (first time) or Update (later) with the negotiated remote side;
+ * call_on_stream_failed() hears about errors. */
+int media_stream_start(Manager *m, unsigned call_id, const char *stream, const SdpNegotiated *n, bool update);
+int media_stream_hold(Manager *m, unsigned call_id, const char *stream, SdpDirection d);
+/* Release the stream; errors are only logged. */
+int media_stream_stop(Manager *m, const char *stream);
+
+/* The remote parameters of Stream.Start as an a{sv} (exposed for tests). */
+int media_append_remote(DBusMessageIter *iter, const SdpNegotiated *n);
+/* Fill l from CreateStream's "local" a{sv} (iter at the array). -EBADMSG when unusable. */
+int media_parse_local(DBusMessageIter *iter, SdpLocal *l);
+
+/* Implemented by call.c. local is NULL on error; the callee may keep neither pointer. */
+void call_on_stream_created(Call *c, int error, const char *message, const char *stream, const SdpLocal *local);
+void call_on_stream_failed(Call *c, int error, const char *message);

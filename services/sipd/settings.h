@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "macro.h"
+
+/*
+ * What sipd takes from the configuration (provd's Config1.GetAll), as typed
+ * structs. Pure: no loop, no bus. The keys and their defaults are those of
+ * services/provd/schema.c; a key missing from the dictionary takes the same
+ * default here.
+ */
+
+#define SIPD_N_ACCOUNTS 16
+#define SIPD_N_SERVERS 2
+#define SIPD_CODECS_MAX 8
+
+typedef enum SipTransport {
+        SIP_TRANSPORT_UDP,
+        SIP_TRANSPORT_TCP,
+        SIP_TRANSPORT_TLS,
+        _SIP_TRANSPORT_MAX,
+} SipTransport;
+
+const char *sip_transport_to_string(SipTransport t); /* "udp", "tcp", "tls" */
+
+typedef struct ServerSettings {
+        char *address;          /* "" when not configured */
+        unsigned port;          /* 0: DNS SRV */
+        unsigned expires;
+        unsigned retry_counts;
+        SipTransport transport;
+        bool naptr;             /* transport_type 3: used as UDP */
+} ServerSettings;
+
+typedef enum KeepaliveMode {
+        KEEPALIVE_OFF,
+        KEEPALIVE_CRLF,
+        KEEPALIVE_OPTIONS,
+} KeepaliveMode;
+
+typedef struct AccountSettings {
+        bool enable;
+        char *label;
+        char *display_name;
+        char *auth_name;        /* user_name when empty (resolved) */
+        char *user_name;
+        char *password;         /* secret */
+        ServerSettings server[SIPD_N_SERVERS];
+        bool outbound_proxy_enable;
+        char *outbound_proxy_address;
+        unsigned outbound_proxy_port;
+        unsigned retry_interval;        /* reg_fail_retry_interval, seconds */
+        KeepaliveMode keepalive;
+        unsigned keepalive_interval;    /* seconds */
+
+        /* Media: a change re-registers nothing. */
+        char *codecs[SIPD_CODECS_MAX + 1]; /* Media1 names, preference order, NULL-terminated */
+        unsigned ptime;
+        unsigned srtp;                  /* 0 off, 1 optional, 2 compulsory */
+} AccountSettings;
+
+typedef struct Settings {
+        unsigned listen_port;
+        bool call_waiting;
+        bool direct_ip_calls;
+        char *log_level;        /* deskphone.log_level.sipd, else deskphone.log_level; "" if none */
+        AccountSettings account[SIPD_N_ACCOUNTS]; /* account N at [N - 1] */
+} Settings;
+
+/* From Config1.GetAll's dictionary (parallel NULL-terminated arrays). */
+int settings_from_dict(char * const *keys, char * const *values, Settings *ret);
+void settings_done(Settings *s);
+void account_settings_done(AccountSettings *a);
+int account_settings_copy(const AccountSettings *from, AccountSettings *to);
+
+/* Do a and b register the same way (servers, credentials, identity, proxy, timers)? */
+bool account_settings_same_registration(const AccountSettings *a, const AccountSettings *b);
+/* Does the account have a server to register with? */
+bool account_settings_has_server(const AccountSettings *a);

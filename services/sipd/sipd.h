@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+
+#include "bus.h"
+#include "media-client.h"
+#include "sdp.h"
+#include "settings.h"
+#include "sofia-glue.h"
+
+#define SIP1_NAME "org.deskphone.Sip1"
+#define SIP1_PATH "/org/deskphone/Sip1"
+#define SIP1_IFACE "org.deskphone.Sip1"
+#define SIP1_ACCOUNT_IFACE "org.deskphone.Sip1.Account"
+#define SIP1_CALL_IFACE "org.deskphone.Sip1.Call"
+#define SIPD_OBJECT_MANAGER_PATH "/org/deskphone"
+
+#define CONFIG1_NAME "org.deskphone.Config1"
+#define CONFIG1_PATH "/org/deskphone/Config1"
+#define CONFIG1_IFACE "org.deskphone.Config1"
+
+#define USEC_PER_SEC 1000000ULL
+#define CALLS_LIVE_MAX 8                 /* calls not ended; more incoming ones get 486 */
+#define CALLS_MAX 32                     /* call objects including ended ones */
+#define CALL_LINGER_USEC (30 * USEC_PER_SEC)
+#define SHUTDOWN_TIMEOUT_USEC (2 * USEC_PER_SEC)
+
+/* ---- accounts ---- */
+
+typedef enum AccountState {
+        ACCOUNT_UNREGISTERED,
+        ACCOUNT_REGISTERING,
+        ACCOUNT_REGISTERED,
+        ACCOUNT_FAILED,
+        _ACCOUNT_STATE_MAX,
+} AccountState;
+
+struct Account {
+        Manager *manager;
+        unsigned index;                 /* 1..16 */
+        char path[64];
+        AccountSettings settings;
+        AccountState state;
+        char *last_error;
+        unsigned expires;               /* granted */
+        SipRegistration *reg;
+        unsigned server;                /* the server in use: 0 or 1 */
+        unsigned failures;              /* failed attempts in a row (backoff) */
+        unsigned no_answer;             /* attempts in a row the current server did not answer */
+        sd_event_source *retry;
+        uint64_t register_started;      /* monotonic µs of the last REGISTER we started */
+};
+
+const char *account_state_to_string(AccountState s);
+int account_new(Manager *m, unsigned index, Account **ret);
+Account *account_free(Account *a);
+/* New settings: re-register only when what registration uses changed. */
+int account_apply_settings(Account *a, const AccountSettings *s);
+/* Register now (config arrived, stack started, Register() called). */
+int account_start(Account *a);
+/* Register() on the bus: refresh now, or start over after a failure. */
+int account_register_now(Account *a, BusError *error);
+/* Un-REGISTER and forget the registration. */
+void account_stop(Account *a);
+bool account_can_register(const Account *a);
+/* Strings for the bus and for calls; NULL when the account has no server. */
+int account_uri(const Account *a, char **ret);       /* sip:user@server */
+int account_server(const Account *a, char **ret);    /* host:port */
+int account_domain(const Account *a, char **ret);    /* how to complete a dialled number */
+int account_proxy(const Account *a, char **ret);     /* where requests go: URI with transport */
+SipTransport account_transport(const Account *a);
+const char *account_contact_params(const Account *a); /* "transport=tcp" or NULL */
+
+/* ---- calls ---- */
+
+typedef enum CallState {
+        CALL_DIALING,
+        CALL_RINGING,
+        CALL_INCOMING,
+        CALL_EARLY,
+        CALL_ACTIVE,
+        CALL_HELD,
+        CALL_ENDED,
+        _CALL_STATE_MAX,
+} CallState;
+
+typedef enum CallDirection {
+        CALL_INCOMING_DIRECTION,
+        CALL_OUTGOING_DIRECTION,
+        _CALL_DIRECTION_MAX,
+} CallDirection;
+
+typedef enum CallReinvite {
+        REINVITE_NONE,
+        REINVITE_HOLD,
+        REINVITE_RESUME,
+} CallReinvite;
+
+struct Call {
+        Manager *manager;
+        unsigned id;
+        char path[64];
+        CallState state;
+        CallDirection direction;
+        char *remote_uri;
+        char *remote_name;
+        unsigned account;
+        char *codec;
+        uint64_t start_time;            /* µs since the epoch, when it became active */
+        char *end_reason;
+        SipCall *sip;
+        char *bind;                     /* local media address to ask for, or NULL */
+
+        /* media */
+        char *stream;                   /* Media1 stream path, once created */
+        bool stream_started;
+        SdpLocal *local;
+        SdpOrigin origin;
+        SdpSession *offer;              /* incoming: the offer to answer (NULL: we offer in 200) */
+        SdpSession *remote;             /* the peer's last SDP */
+        bool answer_wanted;             /* Answer() came before the stream */
+        bool offer_in_answer;           /* we offered in a 2xx; the answer comes with the ACK */
+        bool local_hold, remote_hold;
+        CallReinvite reinvite;          /* our re-INVITE in progress */
+
+        sd_event_source *linger;
+        Call *next;
+};
+
+const char *call_state_to_string(CallState s);
+const char *call_direction_to_string(CallDirection d);
+int call_new_outgoing(Manager *m, const char *target, unsigned account, Call **ret, BusError *error);
+/* On failure *ret_status is the SIP status to refuse the INVITE with. */
+int call_new_incoming(Manager *m, SipCall *sip, const SipIncoming *in, unsigned account, Call **ret,
+                      unsigned *ret_status);
+Call *call_free(Call *c);
+int call_answer(Call *c, BusError *error);
+int call_hangup(Call *c, BusError *error);
+int call_reject(Call *c, BusError *error);
+int call_hold(Call *c, BusError *error);
+int call_resume(Call *c, BusError *error);
+bool call_is_live(const Call *c);
+
+/* ---- the manager ---- */
+
+struct Manager {
+        sd_event *event;
+        Bus *bus;
+        SipStack *stack;
+        Settings settings;
+        bool have_settings;
+        bool fetching, refetch;
+        unsigned fetch_failures;
+        sd_event_source *fetch_retry;
+        sd_event_source *listen_retry;
+        int changed_match;
+        Account *accounts[SIPD_N_ACCOUNTS];
+        Call *calls;                    /* in creation order */
+        unsigned next_call_id;
+        bool stopping;
+        sd_event_source *stop_timer;
+};
+
+int manager_new(sd_event *event, Bus *bus, SipStack *stack, Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+/* Objects on the bus, the name, then the configuration (asynchronously). */
+int manager_start(Manager *m);
+/* Unregister, hang up, stop the stack; sd_event_exit() once done or after a timeout. */
+void manager_stop(Manager *m);
+Bus *manager_bus(Manager *m);
+Call *manager_find_call(Manager *m, unsigned id);
+Account *manager_account(Manager *m, unsigned index);
+/* Account 0: the first registered account, else a direct call (0). */
+unsigned manager_default_account(Manager *m);
+unsigned manager_n_live_calls(Manager *m);
+/* Dial(): make room among the call objects, then call_new_outgoing(). */
+int manager_dial(Manager *m, const char *target, unsigned account, Call **ret, BusError *error);
+void manager_add_call(Manager *m, Call *c);
+void manager_remove_call(Manager *m, Call *c);
+
+/* ---- the bus (sipd-bus.c) ---- */
+
+extern const BusInterface sipd_manager_interface;
+extern const BusInterface sipd_account_interface;
+extern const BusInterface sipd_call_interface;
+
+#define account_emit(a, ...) \
+        (void) bus_emit_properties_changed((a)->manager->bus, (a)->path, SIP1_ACCOUNT_IFACE, __VA_ARGS__, NULL)
+#define call_emit(c, ...) \
+        (void) bus_emit_properties_changed((c)->manager->bus, (c)->path, SIP1_CALL_IFACE, __VA_ARGS__, NULL)
