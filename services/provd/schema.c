@@ -107,6 +107,9 @@ const SchemaKey schema_keys[] = {
         /* SIP and calls */
         { .pattern = "sip.listen_port", .type = SCHEMA_INT, .default_value = "5060", .min = 1, .max = 65535,
           .users = "sipd", .description = "Local port for SIP over UDP and TCP." },
+        { .pattern = "deskphone.sip.listen_address", .type = SCHEMA_HOST, .default_value = "",
+          .users = "sipd", .description = "Local address SIP listens on and media binds to (an IPv4 or IPv6 "
+          "literal); empty: all addresses." },
         { .pattern = "sip.tls_listen_port", .type = SCHEMA_INT, .default_value = "5061", .min = 1, .max = 65535,
           .users = "sipd", .description = "Local port for SIP over TLS." },
         { .pattern = "sip.notify_reboot_enable", .type = SCHEMA_ENUM, .default_value = "1", .choices = "0|1|2",

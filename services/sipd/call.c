@@ -300,14 +300,20 @@ static int dial_uri(Manager *m, Account *a, const char *target, char **ret, BusE
 }
 
 /* Media on loopback when the first hop is on loopback. */
-static char *dial_bind(Account *a, const char *uri) {
+/* Media binds where SIP listens when that is one address; else by the peer's host. */
+static char *media_bind(Manager *m, const char *host) {
+        const char *listen = m->settings.listen_address;
+        return listen && *listen ? strdup(listen) : bind_for_host(host);
+}
+
+static char *dial_bind(Manager *m, Account *a, const char *uri) {
         _cleanup_(freep) char *proxy = NULL, *host = NULL;
 
         if (a && account_proxy(a, &proxy) >= 0)
                 (void) sip_uri_host(proxy, &host);
         else
                 (void) sip_uri_host(uri, &host);
-        return bind_for_host(host);
+        return media_bind(m, host);
 }
 
 int call_new_outgoing(Manager *m, const char *target, unsigned account, Call **ret, BusError *error) {
@@ -329,7 +335,7 @@ int call_new_outgoing(Manager *m, const char *target, unsigned account, Call **r
         if (!c)
                 return -ENOMEM;
         c->remote_uri = TAKE_PTR(uri);
-        c->bind = dial_bind(a, c->remote_uri);
+        c->bind = dial_bind(m, a, c->remote_uri);
         r = call_publish(c);
         if (r < 0) {
                 call_free(c);
@@ -376,7 +382,7 @@ int call_new_incoming(Manager *m, SipCall *sip, const SipIncoming *in, unsigned 
                 return -ENOMEM;
         }
         c->offer = TAKE_PTR(offer);
-        c->bind = bind_for_host(in->request_host);
+        c->bind = media_bind(m, in->request_host);
         int r = call_publish(c);
         if (r < 0) {
                 call_free(c);

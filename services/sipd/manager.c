@@ -185,7 +185,7 @@ static int on_listen_retry(sd_event_source *s, uint64_t usec, void *userdata);
 static void start_stack(Manager *m) {
         if (m->stopping || sip_stack_is_listening(m->stack))
                 return;
-        int r = sip_stack_listen(m->stack, m->settings.listen_port);
+        int r = sip_stack_listen(m->stack, m->settings.listen_address, m->settings.listen_port);
         if (r < 0) {
                 log_warning("Trying again in %llu s", LISTEN_RETRY_USEC / USEC_PER_SEC);
                 m->listen_retry = sd_event_source_disable_unref(m->listen_retry);

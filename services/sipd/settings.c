@@ -177,6 +177,11 @@ int settings_from_dict(char * const *keys, char * const *values, Settings *ret) 
         s.listen_port = to_unsigned(GET(&d, "5060", "sip.listen_port"), 5060, 1, 65535);
         s.call_waiting = to_bool(GET(&d, "1", "call_waiting.enable"), true);
         s.direct_ip_calls = to_bool(GET(&d, "1", "features.direct_ip_call_enable"), true);
+        r = dup_to(&s.listen_address, GET(&d, "", "deskphone.sip.listen_address"));
+        if (r < 0) {
+                free(d.pairs);
+                return r;
+        }
         level = GET(&d, "", "deskphone.log_level.sipd");
         if (!*level)
                 level = GET(&d, "", "deskphone.log_level");
@@ -209,6 +214,7 @@ void account_settings_done(AccountSettings *a) {
 void settings_done(Settings *s) {
         for (unsigned n = 0; n < SIPD_N_ACCOUNTS; n++)
                 account_settings_done(&s->account[n]);
+        free(s->listen_address);
         free(s->log_level);
         *s = (Settings){};
 }

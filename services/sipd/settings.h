@@ -63,6 +63,7 @@ typedef struct Settings {
         unsigned listen_port;
         bool call_waiting;
         bool direct_ip_calls;
+        char *listen_address;   /* deskphone.sip.listen_address; "" for all addresses */
         char *log_level;        /* deskphone.log_level.sipd, else deskphone.log_level; "" if none */
         AccountSettings account[SIPD_N_ACCOUNTS]; /* account N at [N - 1] */
 } Settings;

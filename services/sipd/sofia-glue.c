@@ -321,12 +321,17 @@ static const char *phrase_or_standard(int status, const char *phrase) {
 static void on_nua_event(nua_event_t event, int status, char const *phrase, nua_t *nua, SipStack *s,
                          nua_handle_t *nh, SipHandle *h, sip_t const *sip, tagi_t tags[]);
 
-int sip_stack_listen(SipStack *s, unsigned port) {
-        char url[64];
+int sip_stack_listen(SipStack *s, const char *address, unsigned port) {
+        char url[128];
 
         if (s->nua)
                 return -EALREADY;
-        snprintf(url, sizeof(url), "sip:*:%u", port);
+        if (!address || !*address)
+                snprintf(url, sizeof(url), "sip:*:%u", port);
+        else if (strchr(address, ':'))
+                snprintf(url, sizeof(url), "sip:[%s]:%u", address, port);
+        else
+                snprintf(url, sizeof(url), "sip:%s:%u", address, port);
         s->nua = nua_create(s->root, on_nua_event, s,
                             NUTAG_URL(url),
                             SIPTAG_USER_AGENT_STR(USER_AGENT),
@@ -340,7 +345,8 @@ int sip_stack_listen(SipStack *s, unsigned port) {
                 return log_error_errno(EADDRINUSE, "Failed to listen for SIP on UDP and TCP port %u "
                                        "(is it in use?)", port);
         s->port = port;
-        log_info("Listening for SIP on UDP and TCP port %u", port);
+        log_info("Listening for SIP on UDP and TCP port %u%s%s", port, address && *address ? " of " : "",
+                 address && *address ? address : "");
         return 0;
 }
 

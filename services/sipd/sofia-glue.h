@@ -34,7 +34,8 @@ void sip_stack_set_manager(SipStack *s, Manager *m);
 int sip_stack_run(SipStack *s);
 
 /* The SIP agent, on UDP and TCP port (all addresses). */
-int sip_stack_listen(SipStack *s, unsigned port);
+/* address NULL or "": all addresses */
+int sip_stack_listen(SipStack *s, const char *address, unsigned port);
 bool sip_stack_is_listening(SipStack *s);
 unsigned sip_stack_port(SipStack *s);
 /* End every dialog and registration; manager_on_stack_stopped() when done. */

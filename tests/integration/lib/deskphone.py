@@ -309,7 +309,7 @@ class Phone(Resource):
         self.dir = workdir
         os.makedirs(self.dir, exist_ok=True)
         self.sip_port = int((cfg or {}).get("sip.listen_port", 0)) or free_port()
-        self.cfg = {"sip.listen_port": self.sip_port}
+        self.cfg = {"sip.listen_port": self.sip_port, "deskphone.sip.listen_address": "127.0.0.1"}
         self.cfg.update(cfg or {})
         self.cfg_path = os.path.join(self.dir, "phone.cfg")
         with open(self.cfg_path, "w") as f:
