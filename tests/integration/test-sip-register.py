@@ -46,6 +46,8 @@ def _(t):
     expect(0 < props["Expires"] <= 3600, f"Expires {props['Expires']}")
     contact = contact_of(kam, "alice", phone)
     expect(contact is not None, f"Kamailio has no contact at the phone's port: {kam.contacts('alice')}")
+    # loopback only: the registrar must never be told to reach the phone elsewhere
+    expect(f"@127.0.0.1:{phone.sip_port}" in contact, f"contact {contact} is not on 127.0.0.1")
 
 
 @tap.case("/sip/register/tcp")
