@@ -299,7 +299,6 @@ static int dial_uri(Manager *m, Account *a, const char *target, char **ret, BusE
         return 0;
 }
 
-/* Media on loopback when the first hop is on loopback. */
 /* Media binds where SIP listens when that is one address; else by the peer's host. */
 static char *media_bind(Manager *m, const char *host) {
         const char *listen = m->settings.listen_address;
