@@ -520,10 +520,16 @@ class Kamailio(Resource):
     no database: users from a dict, digest auth, usrloc in memory."""
 
     def __init__(self, workdir, users=None, name="kamailio", invite_auth=True, port=None, min_expires=1,
-                 max_expires=3600, refuse_with=403):
+                 max_expires=3600, refuse_with=403, tls=None):
         """invite_auth: challenge INVITEs (407); max_expires: the longest
         registration granted (a short one makes phones refresh soon);
-        refuse_with: 403 for a wrong password, or 401 to challenge again."""
+        refuse_with: 403 for a wrong password, or 401 to challenge again;
+        tls: also listen for SIP over TLS (Kamailio's tls module, OpenSSL) on
+        self.tls_port, with a dict: {"cert": PEM, "key": PEM, "ca": PEM of CAs
+        for client certificates (optional), "require_client_cert": bool,
+        "sni": [(server_name, cert, key), ...] (other certificates, chosen by
+        the name the client sends), "method": Kamailio's TLS versions
+        ("TLSv1.2+" by default, "TLSv1.2" for exactly 1.2)}."""
         self.binary = program("kamailio")
         self.name = name
         self.dir = workdir
@@ -539,11 +545,17 @@ class Kamailio(Resource):
         expect(refuse_with in (401, 403), "refuse_with is 401 or 403")
         self.refuse_with = refuse_with
         self.port = port or free_port()
+        self.tls = dict(tls) if tls else None
+        self.tls_port = free_port() if tls else None
+        self.tls_cfg_path = os.path.join(self.dir, "tls.cfg")
         self.cfg_path = os.path.join(self.dir, "kamailio.cfg")
         self.log_path = os.path.join(self.dir, "kamailio.log")
         self.ctl_socket = os.path.join(self.rundir, "ctl.sock")
         self.pid_path = os.path.join(self.rundir, "kamailio.pid")
         self.proc = None
+        if self.tls:
+            with open(self.tls_cfg_path, "w") as f:
+                f.write(self.tls_config())
         with open(self.cfg_path, "w") as f:
             f.write(self.config())
         self.check()
@@ -575,10 +587,29 @@ class Kamailio(Resource):
             "MIN_EXPIRES": str(self.min_expires),
             "MAX_EXPIRES": str(self.max_expires),
             "DEFINES": "\n".join(d for d in ("#!define WITH_INVITE_AUTH" if self.invite_auth else "",
-                                               "#!define WITH_REFUSE_401" if self.refuse_with == 401 else "") if d),
+                                               "#!define WITH_REFUSE_401" if self.refuse_with == 401 else "",
+                                               "#!define WITH_TLS" if self.tls else "") if d),
             "PASSWORDS": self._password_switch(),
+            "TLS_PORT": str(self.tls_port or 0),
+            "TLS_CONFIG": self.tls_cfg_path,
         }
         return re.sub(r"@([A-Z_]+)@", lambda m: values[m.group(1)], template)
+
+    def tls_config(self):
+        """The tls module's domains: the default server certificate, one per SNI name."""
+        t = self.tls
+        require = "yes" if t.get("require_client_cert") else "no"
+        common = [f"require_certificate = {require}", f"verify_certificate = {require}"]
+        if t.get("ca"):
+            common.append(f"ca_list = {t['ca']}")
+        method = t.get("method", "TLSv1.2+")
+        out = ["[server:default]", f"method = {method}", f"certificate = {t['cert']}",
+               f"private_key = {t['key']}"] + common + [""]
+        for server_name, cert, key in t.get("sni", []):
+            out += [f"[server:{LOOPBACK}:{self.tls_port}]", f"method = {method}", f"server_name = {server_name}",
+                    f"certificate = {cert}", f"private_key = {key}"] + common + [""]
+        out += ["[client:default]", "verify_certificate = no", "require_certificate = no", ""]
+        return "\n".join(out)
 
     def check(self):
         p = subprocess.run([self.binary, "-c", "-f", self.cfg_path], capture_output=True, text=True, timeout=30)
@@ -598,6 +629,9 @@ class Kamailio(Resource):
                    proc=self.proc)
         wait_until(lambda: port_in_use(self.port, tcp=True), START_TIMEOUT, f"{self.name} to listen on TCP",
                    proc=self.proc)
+        if self.tls_port:
+            wait_until(lambda: port_in_use(self.tls_port, tcp=True), START_TIMEOUT,
+                       f"{self.name} to listen on TLS", proc=self.proc)
 
     def _answers_options(self):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -639,7 +673,8 @@ class Kamailio(Resource):
         """Yealink keys for account n registering as user to this Kamailio."""
         if password is None:
             password = self.users[user]
-        return account_cfg(n, user, password, server=LOOPBACK, port=self.port, transport=transport,
+        port = self.tls_port if transport == "tls" else self.port
+        return account_cfg(n, user, password, server=LOOPBACK, port=port, transport=transport,
                            expires=expires, extra=extra)
 
     def uri(self, user):
