@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "macro.h"
+
+/*
+ * The real-time audio thread, mediad's only extra thread. It moves 10 ms
+ * frames of 16 kHz mono between the audio backends (hw/audio.h) and two
+ * lock-free rings (ring.h): captured frames to the loop, frames to play from
+ * the loop. Every AUDIO_WAKE_FRAMES captured frames it pokes an eventfd (fewer
+ * wake-ups: they are most of the CPU a call costs); the loop's handler
+ * (on_frames) drains the capture ring, encodes and sends, and pushes one frame
+ * to play per frame captured, so both directions run on the device's clock.
+ * When neither device gives a clock (files, null), the thread keeps real time
+ * itself with clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME); an ALSA device
+ * that turns out to return much faster than real time is treated the same.
+ *
+ * Opening a device that fails falls back to the null backend for that
+ * direction (logged), so calls still send and receive at the right rate.
+ */
+
+#define AUDIO_RATE 16000
+#define AUDIO_FRAME_MS 10
+#define AUDIO_FRAME (AUDIO_RATE * AUDIO_FRAME_MS / 1000)        /* 160 samples */
+#define AUDIO_RING_FRAMES 16
+#define AUDIO_WAKE_FRAMES 2             /* frames per wake-up of the loop: 20 ms, one packet time */
+#define AUDIO_PLAYBACK_PREFILL 3        /* frames queued to play: a batch, and 10 ms for the loop to be late */
+
+typedef struct AudioThread AudioThread;
+typedef void (*AudioFramesHandler)(AudioThread *a, void *userdata);
+
+typedef struct AudioStats {
+        uint64_t frames;                /* cycles of the thread */
+        uint64_t capture_overruns;      /* captured frames dropped: the loop was late */
+        uint64_t playback_underruns;    /* silence played: the loop was late */
+        uint64_t device_errors;
+        bool paced;                     /* the thread keeps time itself */
+} AudioStats;
+
+int audio_thread_start(sd_event *event, const char *playback, const char *capture, AudioFramesHandler on_frames,
+                       void *userdata, AudioThread **ret);
+/* Stop the thread (waits up to a period for it), close the devices. */
+AudioThread *audio_thread_stop(AudioThread *a);
+DEFINE_TRIVIAL_CLEANUP_FUNC(AudioThread *, audio_thread_stop);
+
+/* Loop side. */
+bool audio_thread_pop_capture(AudioThread *a, int16_t frame[AUDIO_FRAME]);
+bool audio_thread_push_playback(AudioThread *a, const int16_t frame[AUDIO_FRAME]);
+unsigned audio_thread_playback_queued(AudioThread *a);
+void audio_thread_get_stats(AudioThread *a, AudioStats *ret);
+const char *audio_thread_playback_name(AudioThread *a);
+const char *audio_thread_capture_name(AudioThread *a);
