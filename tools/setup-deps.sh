@@ -16,7 +16,7 @@ build_packages=(
 # packet capture, and the checkers of the integration files.
 test_packages=(
         dbus dbus-daemon systemd python3 python3-dbus iproute2 libxml2-utils
-        gnutls-bin kamailio kamailio-tls-modules sip-tester baresip lighttpd
+        gnutls-bin kamailio kamailio-tls-modules sip-tester baresip lighttpd lighttpd-mod-openssl
         libasound2-plugins alsa-utils pulseaudio pulseaudio-utils sox espeak-ng tshark
 )
 # Nice to have: clang for the fuzzers (libFuzzer). Its absence is not an error.

@@ -26,10 +26,11 @@ static void help(void) {
 }
 
 static int print_interfaces(void) {
-        _cleanup_(freep) char *xml = bus_introspect_interface(&provd_config_interface);
-        if (!xml)
+        _cleanup_(freep) char *config = bus_introspect_interface(&provd_config_interface);
+        _cleanup_(freep) char *provision = bus_introspect_interface(&provd_provision_interface);
+        if (!config || !provision)
                 return log_oom();
-        printf("<node>\n%s</node>\n", xml);
+        printf("<node>\n%s%s</node>\n", config, provision);
         return 0;
 }
 
@@ -135,7 +136,13 @@ static int run(int argc, char *argv[]) {
         r = bus_open(p.event, arg_bus, &p.bus);
         if (r < 0)
                 goto finish;
-        r = provd_bus_register(&p);
+        r = provision_new(&p, arg_state_dir, &p.provision);
+        if (r < 0)
+                goto finish;
+        /* Provision1 first: deskphone-session counts provd as ready once it owns Config1 */
+        r = provision_bus_register(&p);
+        if (r >= 0)
+                r = provd_bus_register(&p);
         if (r < 0) {
                 log_error_errno(r, "Failed to register on the bus: %m");
                 goto finish;
@@ -144,11 +151,13 @@ static int run(int argc, char *argv[]) {
         (void) sd_notify(false, "READY=1\nSTATUS=Serving the configuration");
         log_info("Ready: configuration generation %llu, %u local change(s)",
                  (unsigned long long) store_generation(p.store), store_n_local(p.store));
+        provision_power_on(p.provision);
         r = sd_event_loop(p.event);
         (void) sd_notify(false, "STOPPING=1");
         log_info("Stopping");
 
 finish:
+        provision_free(p.provision);
         bus_free(p.bus);
         store_free(p.store);
         sd_event_unref(p.event);

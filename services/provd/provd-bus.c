@@ -186,7 +186,7 @@ static void on_caller_uid(Bus *bus, int error, uid_t uid, void *userdata) {
         free(a);
 }
 
-static int authorize(Bus *bus, DBusMessage *m, Provd *p, BusMethodHandler handler, BusError *error) {
+int provd_authorize(Bus *bus, DBusMessage *m, Provd *p, BusMethodHandler handler, BusError *error) {
         const char *sender = dbus_message_get_sender(m);
 
         /* the keypad's settings menu */
@@ -206,15 +206,15 @@ static int authorize(Bus *bus, DBusMessage *m, Provd *p, BusMethodHandler handle
 }
 
 static int method_set(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
-        return authorize(bus, m, userdata, do_set, error);
+        return provd_authorize(bus, m, userdata, do_set, error);
 }
 
 static int method_reset(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
-        return authorize(bus, m, userdata, do_reset, error);
+        return provd_authorize(bus, m, userdata, do_reset, error);
 }
 
 static int method_import(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
-        return authorize(bus, m, userdata, do_import, error);
+        return provd_authorize(bus, m, userdata, do_import, error);
 }
 
 static int describe_add(char ***keys, char ***values, const char *k, const char *v) {
@@ -303,6 +303,8 @@ const BusInterface provd_config_interface = {
 void provd_bus_changed(Provd *p, char **keys) {
         if (strv_length(keys) == 0)
                 return;
+        if (p->provision)
+                provision_config_changed(p->provision, keys);
         (void) bus_emit_properties_changed(p->bus, PROVD_CONFIG_PATH, provd_config_interface.name,
                                            "Generation", "LocalKeys", NULL);
         int r = bus_emit_signal(p->bus, PROVD_CONFIG_PATH, provd_config_interface.name, "Changed",

@@ -229,7 +229,13 @@ const SchemaKey schema_keys[] = {
           .description = "Go back to the last good configuration when registrations that worked fail after provisioning." },
         { .pattern = "deskphone.provision.rsa_key_file", .type = SCHEMA_PATH, .default_value = "",
           .users = "provd",
-          .description = "PEM RSA private key for RSA-mode (#!encrypt:) files; empty: Yealink's published default key." },
+          .description = "PEM RSA private key for RSA-mode (#!encrypt:) files; empty: RSA-mode files are refused." },
+        { .pattern = "deskphone.provision.stall_seconds", .type = SCHEMA_INT, .default_value = "10", .min = 1,
+          .max = 300, .users = "provd",
+          .description = "A download that receives nothing for this many seconds fails (connecting has 10 s)." },
+        { .pattern = "deskphone.provision.dhcp_lease_files", .type = SCHEMA_STRING, .default_value = "",
+          .max = 512, .users = "provd",
+          .description = "DHCP lease files (glob patterns, space-separated) to find options 66, 43 and custom ones in: dhclient's (/var/lib/dhcp/dhclient*.leases) or systemd-networkd's (/run/systemd/netif/leases/*); empty: none." },
 
         /* Device and logging */
         { .pattern = "deskphone.board", .type = SCHEMA_STRING, .default_value = "desktop", .max = 64,

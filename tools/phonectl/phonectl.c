@@ -23,6 +23,8 @@ static const Verb verbs[] = {
         { "status", NULL, "Show the services and their objects", 0, 0, verb_status, NULL },
         { "config", NULL, NULL, 0, 0, NULL, config_verbs },
         { "wait", "OBJECT PROPERTY VALUE", "Wait until a property has a value", 3, 3, verb_wait, NULL },
+        { "provision", "[--url URL] [--wait]", "Provision now; with --wait, print the result", 0, 0,
+          verb_provision, NULL },
         { "dial", "URI [--account N]", "Call URI; print the new call's object", 1, 1, verb_dial, NULL },
         { "answer", "[CALL]", "Answer a call (default: the newest incoming one)", 0, 1, verb_answer, NULL },
         { "hangup", "[CALL]", "End a call (default: the newest one)", 0, 1, verb_hangup, NULL },
@@ -98,7 +100,9 @@ static void help(void) {
                "     --bus ADDRESS       Bus address, or \"session\" or \"system\"\n"
                "     --json              Print JSON\n"
                "     --timeout SECONDS   Method call timeout; for wait, how long to wait (30 s)\n"
-               "     --account N         Account to dial with (default: the first registered)\n\n"
+               "     --account N         Account to dial with (default: the first registered)\n"
+               "     --url URL           Server to provision from (default: DHCP, the configured one)\n"
+               "     --wait              For provision: wait for the end (--timeout, default 300 s)\n\n"
                "Exit status: 0 success, 1 failure, 2 usage error, 3 not found, 4 invalid or\n"
                "refused, 5 timed out, 6 cannot reach the phone, 7 not authorized.\n"
                "See phonectl(1).\n");
@@ -117,7 +121,7 @@ static int parse_timeout(const char *s, double *ret) {
 
 /* Returns 1 to go on with a command, 0 when done (--help), or a negative errno. */
 static int parse_argv(Context *ctx, int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_BUS, ARG_JSON, ARG_TIMEOUT, ARG_ACCOUNT };
+        enum { ARG_VERSION = 0x100, ARG_BUS, ARG_JSON, ARG_TIMEOUT, ARG_ACCOUNT, ARG_URL, ARG_WAIT };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -125,6 +129,8 @@ static int parse_argv(Context *ctx, int argc, char *argv[]) {
                 { "json", no_argument, NULL, ARG_JSON },
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
                 { "account", required_argument, NULL, ARG_ACCOUNT },
+                { "url", required_argument, NULL, ARG_URL },
+                { "wait", no_argument, NULL, ARG_WAIT },
                 {}
         };
         int c, r;
@@ -154,6 +160,14 @@ static int parse_argv(Context *ctx, int argc, char *argv[]) {
                 case ARG_ACCOUNT:
                         if (safe_atou(optarg, &ctx->account) < 0)
                                 return usage_error("Invalid account '%s': give a number, 1 to 16.", optarg);
+                        break;
+                case ARG_URL:
+                        if (!*optarg)
+                                return usage_error("--url needs a URL.");
+                        ctx->url = optarg;
+                        break;
+                case ARG_WAIT:
+                        ctx->wait = true;
                         break;
                 case ':':
                         return usage_error("Option %s needs an argument.", argv[optind - 1]);

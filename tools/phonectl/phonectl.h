@@ -42,6 +42,8 @@ typedef struct Context {
         bool json;               /* --json */
         double timeout;          /* --timeout in seconds, 0 when not given */
         unsigned account;        /* --account for dial, 0 when not given */
+        const char *url;         /* --url for provision, or NULL */
+        bool wait;               /* --wait for provision */
 } Context;
 
 typedef struct Verb Verb;
@@ -69,6 +71,7 @@ int verb_config_import(Context *ctx, int argc, char **argv);
 int verb_config_reset(Context *ctx, int argc, char **argv);
 int verb_config_describe(Context *ctx, int argc, char **argv);
 int verb_wait(Context *ctx, int argc, char **argv);
+int verb_provision(Context *ctx, int argc, char **argv);
 int verb_dial(Context *ctx, int argc, char **argv);
 int verb_answer(Context *ctx, int argc, char **argv);
 int verb_hangup(Context *ctx, int argc, char **argv);

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Shared by provision.c (runs), provision-apply.c (checking and applying) and
+ * provision-schedule.c (when runs start). Not for other files. */
+
+#include <systemd/sd-event.h>
+
+#include "cfg-parse.h"
+#include "curl-glue.h"
+#include "provision-files.h"
+#include "provision.h"
+
+typedef enum ProvisionTrigger {
+        PROVISION_TRIGGER_REQUEST,  /* Start() */
+        PROVISION_TRIGGER_POWER_ON,
+        PROVISION_TRIGGER_SCHEDULE, /* repeat, weekly, retry */
+        _PROVISION_TRIGGER_MAX,
+} ProvisionTrigger;
+
+/* What a run needs of the configuration, copied when it starts. */
+typedef struct Settings {
+        char *url;           /* static.auto_provision.server.url, may be "" */
+        char *username;
+        char *password;      /* secret */
+        char *aes_com;       /* secret; NULL: none */
+        char *aes_mac;       /* secret; falls back to aes_com */
+        bool key_in_file;
+        bool encrypted_only; /* update_file_mode */
+        char *rsa_key_file;
+        char mac[PROVISION_MAC_LEN + 1]; /* "" when unknown */
+        char *model;
+        bool verify_peer, verify_host, dev_cert;
+        HttpCaSet ca_set;
+        unsigned stall_s;
+        char *user_agent;
+} Settings;
+
+typedef enum FetchKind {
+        FETCH_MAC_BOOT,
+        FETCH_COMMON_BOOT,
+        FETCH_COMMON,
+        FETCH_MAC,
+        FETCH_INCLUDE,
+        FETCH_KEY,
+        _FETCH_KIND_MAX,
+} FetchKind;
+
+typedef struct Fetch {
+        FetchKind kind;
+        char *url;
+        char *name;         /* the file name, for messages: "y000000000000.cfg" */
+        char *display;      /* the URL without user info */
+        size_t key_of;      /* FETCH_KEY: the index of the file it unlocks */
+        bool found;
+        bool not_modified;
+        char *body;         /* as downloaded */
+        size_t size;
+        const char *result; /* for Files */
+        char *detail;
+        CfgFile *cfg;       /* parsed, once decrypted */
+} Fetch;
+
+typedef struct Run {
+        Settings s;
+        char *base;         /* the server's directory URL, ending in '/' */
+        const char *source; /* where the server came from, for logs */
+        ProvisionTrigger trigger;
+        bool force;
+        bool boot_mode;
+        bool overwrite;     /* boot mode with overwrite_mode = 1 */
+        Fetch *fetches;
+        size_t n;
+        size_t current;     /* being fetched */
+        size_t bytes;       /* downloaded so far (a 304 counts what was kept) */
+        HttpRequest *req;
+        bool custom_cas;    /* ca_file holds some */
+        bool transient;     /* failed for a reason that may pass */
+        uint64_t retry_after_s;
+} Run;
+
+struct Provision {
+        Provd *provd;
+        char *dir;          /* <state>/provision */
+        char *cache_dir;
+        char *ca_dir;       /* <state>/certs/ca: custom CAs */
+        char *ca_file;      /* the same, in one file for libcurl */
+        char *device_cert;  /* <state>/certs/device.pem: certificate and key for mutual TLS */
+        HttpClient *http;
+        Run *run;
+
+        ProvisionState state;
+        ProvisionResult last_result;
+        char *last_error;
+        uint64_t last_time;
+        char *server;
+        ProvisionFileInfo *files;
+        size_t n_files;
+
+        /* schedule (provision-schedule.c) */
+        sd_event_source *timer;
+        uint64_t next_time;       /* CLOCK_REALTIME usec, 0 none */
+        uint64_t retry_at;        /* likewise */
+        unsigned n_retries;
+        uint64_t repeat_at;
+        uint64_t weekly_at;
+        time_t weekly_end;        /* the end of the window weekly_at lies in */
+        time_t weekly_done_until; /* the end of the window a weekly run happened in */
+        bool powered_on;
+};
+
+int provision_start_run(Provision *pv, const char *url, bool force, ProvisionTrigger trigger, char *reason,
+                        size_t reason_size);
+/* End the run: failed with a message (logged) naming the file and reason. Returns error. */
+int run_fail(Provision *pv, int error, bool transient, const char *format, ...) _printf_(4, 5);
+void run_end(Provision *pv, ProvisionResult result, const char *error);
+void provision_files_free(ProvisionFileInfo *files, size_t n);
+
+/* provision-apply.c: every file has arrived; decrypt, parse, check, compose, apply. */
+void run_apply(Provision *pv);
+
+/* provision-schedule.c */
+void provision_run_ended(Provision *pv, ProvisionTrigger trigger, ProvisionResult result, bool transient,
+                         uint64_t retry_after_s);
+void provision_schedule_done(Provision *pv);
+uint64_t provision_now_realtime(void);

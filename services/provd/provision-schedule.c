@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* When runs start: power-on, repeat.minutes, the weekly window, retries; jitter and backoff. */
+#include <sys/random.h>
+#include <time.h>
+
+#include "log.h"
+#include "provd.h"
+#include "provision-internal.h"
+#include "util.h"
+
+#define USEC_PER_SEC 1000000ULL
+#define RETRY_FIRST_S 60U
+#define RETRY_MAX_S 3600U
+#define RETRIES_MAX 10U
+#define TIMER_ACCURACY_USEC (100ULL * 1000ULL)
+
+uint64_t provision_now_realtime(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+static uint64_t random_below(uint64_t n) {
+        uint64_t x;
+
+        if (n == 0)
+                return 0;
+        if (getrandom(&x, sizeof(x), GRND_NONBLOCK) != (ssize_t) sizeof(x))
+                x = (uint64_t) now_usec() * 6364136223846793005ULL;
+        return x % n;
+}
+
+static const char *get(Provision *pv, const char *key) {
+        return strempty(store_get(pv->provd->store, key));
+}
+
+static unsigned get_uint(Provision *pv, const char *key) {
+        unsigned u;
+        return safe_atou(get(pv, key), &u) >= 0 ? u : 0;
+}
+
+static void repeat_plan(Provision *pv, uint64_t now) {
+        if (!streq(get(pv, "static.auto_provision.repeat.enable"), "1")) {
+                pv->repeat_at = 0;
+                return;
+        }
+        if (pv->repeat_at)
+                return;
+        uint64_t from = pv->last_time ?: now;
+        uint64_t jitter = random_below((uint64_t) get_uint(pv, "deskphone.provision.jitter_seconds") + 1);
+        pv->repeat_at = from + ((uint64_t) get_uint(pv, "static.auto_provision.repeat.minutes") * 60 + jitter) *
+                        USEC_PER_SEC;
+}
+
+static void weekly_plan(Provision *pv, uint64_t now) {
+        time_t start, end, from = (time_t) (now / USEC_PER_SEC);
+
+        if (!streq(get(pv, "static.auto_provision.weekly.enable"), "1")) {
+                pv->weekly_at = 0;
+                return;
+        }
+        if (pv->weekly_at)
+                return;
+        if (pv->weekly_done_until > from)
+                from = pv->weekly_done_until;
+        if (provision_weekly_next(from, get(pv, "static.auto_provision.weekly.dayofweek"),
+                                  get(pv, "static.auto_provision.weekly.begin_time"),
+                                  get(pv, "static.auto_provision.weekly.end_time"), &start, &end) < 0)
+                return;
+        /* anywhere in the window: a fleet does not come all at once */
+        pv->weekly_at = (uint64_t) start * USEC_PER_SEC + random_below((uint64_t) (end - start) * USEC_PER_SEC);
+        pv->weekly_end = end;
+}
+
+static uint64_t earliest(uint64_t a, uint64_t b) {
+        return a == 0 ? b : b == 0 ? a : MIN(a, b);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void schedule(Provision *pv) {
+        uint64_t now = provision_now_realtime(), next;
+
+        repeat_plan(pv, now);
+        weekly_plan(pv, now);
+        next = earliest(earliest(pv->retry_at, pv->repeat_at), pv->weekly_at);
+
+        int r = 0;
+        if (next == 0 && pv->timer)
+                r = sd_event_source_set_enabled(pv->timer, SD_EVENT_OFF);
+        else if (next > 0 && !pv->timer)
+                r = sd_event_add_time(pv->provd->event, &pv->timer, CLOCK_REALTIME, next, TIMER_ACCURACY_USEC,
+                                      on_timer, pv);
+        else if (next > 0) {
+                r = sd_event_source_set_time(pv->timer, next);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(pv->timer, SD_EVENT_ONESHOT);
+        }
+        if (r < 0)
+                log_warning_errno(r, "Failed to schedule provisioning, ignoring: %m");
+        if (next != pv->next_time) {
+                pv->next_time = next;
+                provision_bus_changed(pv->provd, "NextTime", NULL);
+        }
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Provision *pv = userdata;
+        uint64_t now = provision_now_realtime() + TIMER_ACCURACY_USEC;
+        char reason[256] = "";
+
+        if (pv->retry_at && pv->retry_at <= now)
+                pv->retry_at = 0;
+        if (pv->repeat_at && pv->repeat_at <= now)
+                pv->repeat_at = 0;
+        if (pv->weekly_at && pv->weekly_at <= now) {
+                pv->weekly_at = 0;
+                pv->weekly_done_until = pv->weekly_end; /* once per window */
+        }
+        pv->next_time = 0;
+        int r = provision_start_run(pv, NULL, false, PROVISION_TRIGGER_SCHEDULE, reason, sizeof(reason));
+        if (r == -ENOENT)
+                log_debug("Scheduled provisioning skipped: %s", reason);
+        else if (r < 0 && r != -EINPROGRESS)
+                log_warning_errno(r, "Failed to start scheduled provisioning: %m");
+        if (r < 0)
+                schedule(pv);
+        return 0;
+}
+
+void provision_run_ended(Provision *pv, ProvisionTrigger trigger, ProvisionResult result, bool transient,
+                         uint64_t retry_after_s) {
+        uint64_t now = provision_now_realtime();
+
+        pv->retry_at = 0;
+        if (result != PROVISION_RESULT_FAILED)
+                pv->n_retries = 0;
+        else if (trigger != PROVISION_TRIGGER_REQUEST && transient && pv->n_retries < RETRIES_MAX) {
+                uint64_t delay = retry_after_s ?: MIN((uint64_t) RETRY_FIRST_S << pv->n_retries, RETRY_MAX_S);
+                pv->retry_at = now + delay * USEC_PER_SEC;
+                pv->n_retries++;
+                log_notice("Provisioning again in %llu s (attempt %u of %u)", (unsigned long long) delay,
+                           pv->n_retries + 1, RETRIES_MAX + 1);
+        }
+        pv->repeat_at = 0; /* counts from this run */
+        if (pv->powered_on)
+                schedule(pv);
+}
+
+void provision_power_on(Provision *pv) {
+        char reason[256] = "";
+
+        pv->powered_on = true;
+        if (streq(get(pv, "static.auto_provision.power_on"), "1")) {
+                int r = provision_start_run(pv, NULL, false, PROVISION_TRIGGER_POWER_ON, reason, sizeof(reason));
+                if (r == -ENOENT)
+                        log_debug("No provisioning at power-on: %s", reason);
+                else if (r < 0)
+                        log_warning_errno(r, "Failed to start provisioning at power-on: %m");
+        }
+        schedule(pv);
+}
+
+void provision_config_changed(Provision *pv, char * const *keys) {
+        bool relevant = false;
+
+        for (size_t i = 0; keys && keys[i]; i++)
+                relevant = relevant || startswith(keys[i], "static.auto_provision.repeat.") ||
+                           startswith(keys[i], "static.auto_provision.weekly.") ||
+                           streq(keys[i], "deskphone.provision.jitter_seconds");
+        if (!relevant || !pv->powered_on)
+                return;
+        pv->repeat_at = pv->weekly_at = 0;
+        schedule(pv);
+}
+
+void provision_schedule_done(Provision *pv) {
+        pv->timer = sd_event_source_disable_unref(pv->timer);
+}
