@@ -13,6 +13,8 @@
 #define APPLIED_COMMON "applied-common.cfg"
 #define APPLIED_MAC "applied-mac.cfg"
 
+static int write_applied(Provision *pv, const char *name, const char *text);
+
 static bool is_config(const Fetch *f) {
         return f->kind == FETCH_COMMON || f->kind == FETCH_MAC || f->kind == FETCH_INCLUDE;
 }
@@ -173,10 +175,57 @@ static int applied_read_one(const char *dir, const char *name, CfgFile **ret, ch
         return r;
 }
 
+/* The store's layer l as the applied text of name (when the recorded one is stale). */
+static int applied_from_store(Provision *pv, StoreLayer l, const char *name, CfgFile **file, char **text) {
+        size_t size;
+
+        *file = cfg_file_free(*file);
+        erase_and_free(*text);
+        *text = NULL;
+        int r = store_format_layer(pv->provd->store, l, text, &size);
+        if (r >= 0)
+                r = cfg_parse(name, *text, size, file, NULL);
+        return r;
+}
+
+/* The files the provisioned layers were composed from. They are written after the
+ * store's change, so a crash (or a rollback) can leave them behind the store: then
+ * the store's own layers are the merge base, and the next run applies. */
 static int applied_read(Provision *pv, Applied *a) {
+        Store *store = pv->provd->store;
+
         int r = applied_read_one(pv->dir, APPLIED_COMMON, &a->common, &a->common_text);
         if (r >= 0)
                 r = applied_read_one(pv->dir, APPLIED_MAC, &a->mac, &a->mac_text);
+        if (r < 0)
+                return r;
+        int c = store_layer_equal(store, STORE_LAYER_COMMON, a->common);
+        int m = store_layer_equal(store, STORE_LAYER_MAC, a->mac);
+        if (c < 0 || m < 0)
+                return -ENOMEM;
+        if (c > 0 && m > 0)
+                return 0;
+        log_notice("The record of the applied files in %s is not what the configuration holds; merging onto the "
+                   "configuration", pv->dir);
+        r = applied_from_store(pv, STORE_LAYER_COMMON, APPLIED_COMMON, &a->common, &a->common_text);
+        if (r >= 0)
+                r = applied_from_store(pv, STORE_LAYER_MAC, APPLIED_MAC, &a->mac, &a->mac_text);
+        /* never "unchanged" against a text we made up */
+        erase_and_free(a->common_text);
+        a->common_text = NULL;
+        return r;
+}
+
+int provision_applied_from_store(Provision *pv) {
+        _cleanup_(applied_done) Applied a = {};
+
+        int r = applied_from_store(pv, STORE_LAYER_COMMON, APPLIED_COMMON, &a.common, &a.common_text);
+        if (r >= 0)
+                r = applied_from_store(pv, STORE_LAYER_MAC, APPLIED_MAC, &a.mac, &a.mac_text);
+        if (r >= 0)
+                r = write_applied(pv, APPLIED_COMMON, a.common_text);
+        if (r >= 0)
+                r = write_applied(pv, APPLIED_MAC, a.mac_text);
         return r;
 }
 
@@ -239,9 +288,11 @@ static void prune_cache(Provision *pv, Run *run) {
                 (void) cache_prune(pv->cache_dir, keep);
 }
 
+/* 1 when the configuration changed, 0 when the store already held these layers. */
 static int store_apply(Provision *pv, Run *run, const char *common_text, const char *mac_text) {
         _cleanup_(cfg_file_freep) CfgFile *common = NULL, *mac = NULL;
         _cleanup_(strv_freep) char **changed = NULL;
+        uint64_t generation = store_generation(pv->provd->store);
         CfgError e = {};
         char where[600];
 
@@ -259,10 +310,14 @@ static int store_apply(Provision *pv, Run *run, const char *common_text, const c
             (r = write_applied(pv, APPLIED_MAC, mac_text)) < 0)
                 log_warning_errno(r, "Failed to record the applied files in %s, ignoring: %m", pv->dir);
         prune_cache(pv, run);
+        if (store_generation(pv->provd->store) == generation) {
+                log_info("Provisioning from %s: the configuration holds these files already", pv->server);
+                return 0;
+        }
         log_info("Provisioning applied from %s: %zu effective change(s), generation %llu", pv->server,
                  strv_length(changed), (unsigned long long) store_generation(pv->provd->store));
         provd_bus_changed(pv->provd, changed);
-        return 0;
+        return 1;
 }
 
 static int check_found(Provision *pv, Run *run) {
@@ -305,7 +360,15 @@ void run_apply(Provision *pv) {
                 run_end(pv, PROVISION_RESULT_UNCHANGED, NULL);
                 return;
         }
-        if (store_apply(pv, run, common, mac) < 0)
+        if (!run->force && provision_rollback_refused(pv, common, mac)) {
+                (void) run_fail(pv, -EPERM, false, "%s: the files are those rolled back after a registration "
+                                "failed; not applied again (Start with force to apply them)", pv->server);
                 return;
-        run_end(pv, PROVISION_RESULT_SUCCESS, NULL);
+        }
+        r = store_apply(pv, run, common, mac);
+        if (r < 0)
+                return;
+        if (r > 0)
+                provision_rollback_watch(pv, common, mac);
+        run_end(pv, r > 0 ? PROVISION_RESULT_SUCCESS : PROVISION_RESULT_UNCHANGED, NULL);
 }

@@ -81,12 +81,29 @@ static int do_cancel(Bus *bus, DBusMessage *m, void *userdata, BusError *error) 
         return bus_reply(bus, m, DBUS_TYPE_INVALID);
 }
 
+static int do_rollback(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
+        Provd *p = userdata;
+
+        int r = provision_rollback(p->provision, "asked for");
+        if (r == -ENOENT)
+                return bus_error_set(error, r, "There is no earlier provisioned configuration to go back to");
+        if (r == -EINPROGRESS)
+                return bus_error_set(error, r, "Provisioning is in progress");
+        if (r < 0)
+                return bus_error_set(error, r, "Cannot roll the configuration back: %s", strerror(-r));
+        return bus_reply(bus, m, DBUS_TYPE_INVALID);
+}
+
 static int method_start(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
         return provd_authorize(bus, m, userdata, do_start, error);
 }
 
 static int method_cancel(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
         return provd_authorize(bus, m, userdata, do_cancel, error);
+}
+
+static int method_rollback(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
+        return provd_authorize(bus, m, userdata, do_rollback, error);
 }
 
 static int append_string(DBusMessageIter *iter, const char *s) {
@@ -128,6 +145,12 @@ static int property_server(Bus *bus, DBusMessageIter *iter, void *userdata) {
         return append_string(iter, provision_get_server(p->provision));
 }
 
+static int property_can_rollback(Bus *bus, DBusMessageIter *iter, void *userdata) {
+        Provd *p = userdata;
+        dbus_bool_t b = provision_can_rollback(p->provision);
+        return dbus_message_iter_append_basic(iter, DBUS_TYPE_BOOLEAN, &b) ? 0 : -ENOMEM;
+}
+
 static int property_files(Bus *bus, DBusMessageIter *iter, void *userdata) {
         Provd *p = userdata;
         DBusMessageIter array, entry;
@@ -151,6 +174,7 @@ static int property_files(Bus *bus, DBusMessageIter *iter, void *userdata) {
 static const BusMethod provision_methods[] = {
         { "Start", "a{sv}", "options", "", "", method_start },
         { "Cancel", "", "", "", "", method_cancel },
+        { "Rollback", "", "", "", "", method_rollback },
         {}
 };
 
@@ -162,6 +186,7 @@ static const BusProperty provision_properties[] = {
         { "Server", "s", property_server, NULL, true },
         { "NextTime", "t", property_next_time, NULL, true },
         { "Files", "a(sss)", property_files, NULL, true },
+        { "CanRollback", "b", property_can_rollback, NULL, true },
         {}
 };
 
@@ -188,6 +213,8 @@ void provision_bus_changed(Provd *p, const char *property, ...) {
 
 int provision_bus_register(Provd *p) {
         int r = bus_add_object(p->bus, PROVD_PROVISION_PATH, &provd_provision_interface, p);
+        if (r >= 0)
+                r = provision_rollback_setup(p->provision);
         if (r < 0)
                 return r;
         return bus_request_name(p->bus, PROVD_PROVISION_NAME);

@@ -79,6 +79,13 @@ typedef struct Run {
         uint64_t retry_after_s;
 } Run;
 
+#define PROVISION_ACCOUNTS_MAX 16U
+
+typedef struct RollbackAccount {
+        char state[16];  /* "registered", "failed", ... ("" unknown) */
+        char error[128]; /* its LastError */
+} RollbackAccount;
+
 struct Provision {
         Provd *provd;
         char *dir;          /* <state>/provision */
@@ -107,6 +114,14 @@ struct Provision {
         time_t weekly_end;        /* the end of the window weekly_at lies in */
         time_t weekly_done_until; /* the end of the window a weekly run happened in */
         bool powered_on;
+
+        /* rollback (provision-rollback.c) */
+        int sip_match;            /* PropertiesChanged of sipd's accounts */
+        RollbackAccount accounts[PROVISION_ACCOUNTS_MAX + 1]; /* [N]: account N, as sipd says */
+        bool watched[PROVISION_ACCOUNTS_MAX + 1]; /* registered when the last run applied */
+        sd_event_source *watch_timer; /* the end of the window after an apply */
+        char *applied_common, *applied_mac; /* what that run applied */
+        char *refused_common, *refused_mac; /* what was rolled back: not applied again */
 };
 
 int provision_start_run(Provision *pv, const char *url, bool force, ProvisionTrigger trigger, char *reason,
@@ -118,6 +133,18 @@ void provision_files_free(ProvisionFileInfo *files, size_t n);
 
 /* provision-apply.c: every file has arrived; decrypt, parse, check, compose, apply. */
 void run_apply(Provision *pv);
+
+/* Rewrite the record of the applied files from the store's provisioned layers. */
+int provision_applied_from_store(Provision *pv);
+
+/* provision-rollback.c */
+void provision_rollback_done(Provision *pv);
+/* A run applied these layers: watch the accounts registered now for the window. */
+void provision_rollback_watch(Provision *pv, const char *common, const char *mac);
+/* True when these layers are the ones a rollback took away. */
+bool provision_rollback_refused(Provision *pv, const char *common, const char *mac);
+/* Ask sipd for its accounts' states (when a run starts). */
+void provision_rollback_refresh(Provision *pv);
 
 /* provision-schedule.c */
 void provision_run_ended(Provision *pv, ProvisionTrigger trigger, ProvisionResult result, bool transient,

@@ -49,6 +49,10 @@ const char *provision_result_to_string(ProvisionResult r) {
                 return "unchanged";
         case PROVISION_RESULT_FAILED:
                 return "failed";
+        case PROVISION_RESULT_REGISTRATION_FAILED:
+                return "registration-failed";
+        case PROVISION_RESULT_ROLLED_BACK:
+                return "rolled-back";
         case _PROVISION_RESULT_MAX:
                 break;
         }
@@ -640,6 +644,7 @@ int provision_start_run(Provision *pv, const char *url, bool force, ProvisionTri
         pv->server = TAKE_PTR(server);
         pv->run = run;
         pv->state = PROVISION_STATE_FETCHING;
+        provision_rollback_refresh(pv);
         log_info("Provisioning from %s (%s)%s%s", pv->server, run->source, run->s.mac[0] ? ", MAC " : ", no MAC",
                  run->s.mac);
         provision_bus_changed(pv->provd, "State", "Server", NULL);
@@ -682,7 +687,7 @@ void run_end(Provision *pv, ProvisionResult result, const char *error) {
         pv->last_time = provision_now_realtime();
         pv->state = result == PROVISION_RESULT_FAILED ? PROVISION_STATE_FAILED : PROVISION_STATE_IDLE;
         pv->run = NULL;
-        provision_bus_changed(pv->provd, "State", "LastResult", "LastError", "LastTime", NULL);
+        provision_bus_changed(pv->provd, "State", "LastResult", "LastError", "LastTime", "CanRollback", NULL);
         provision_run_ended(pv, run ? run->trigger : PROVISION_TRIGGER_REQUEST, result,
                             run ? run->transient : false, run ? run->retry_after_s : 0);
         run_free(run);
@@ -732,6 +737,7 @@ Provision *provision_free(Provision *pv) {
                 return NULL;
         run_free(pv->run);
         provision_schedule_done(pv);
+        provision_rollback_done(pv);
         http_client_free(pv->http);
         provision_files_free(pv->files, pv->n_files);
         free(pv->last_error);

@@ -30,6 +30,14 @@
  * <state_dir>/provision/cache; a run whose resulting layers equal the applied
  * ones ends with LastResult "unchanged" and does not touch the store.
  *
+ * Rollback: the provisioned layers from before the last change are kept. When,
+ * within deskphone.provision.rollback_window seconds after a run applied, a SIP
+ * account that was registered before fails to register, LastResult becomes
+ * "registration-failed" and LastError names the account and its error;
+ * Rollback() (at once with deskphone.provision.auto_rollback = 1) puts the
+ * earlier layers back, and later runs do not apply the same files again unless
+ * forced.
+ *
  * Schedule: at start when static.auto_provision.power_on = 1; every
  * repeat.minutes when repeat.enable = 1; once in the weekly window when
  * weekly.enable = 1; a random delay of up to deskphone.provision.jitter_seconds
@@ -54,6 +62,8 @@ typedef enum ProvisionResult {
         PROVISION_RESULT_SUCCESS,
         PROVISION_RESULT_UNCHANGED,
         PROVISION_RESULT_FAILED,
+        PROVISION_RESULT_REGISTRATION_FAILED, /* applied, then an account that worked failed */
+        PROVISION_RESULT_ROLLED_BACK,
         _PROVISION_RESULT_MAX,
 } ProvisionResult;
 
@@ -77,6 +87,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Provision *, provision_free);
 int provision_start(Provision *pv, const char *url, bool force, char *reason, size_t reason_size);
 /* Stop the run going on (it ends failed, "cancelled"); -ENOENT when there is none. */
 int provision_cancel(Provision *pv);
+/* Put back the provisioned configuration from before the last run that changed it
+ * (Rollback()). -ENOENT: there is none; -EINPROGRESS: a run is going on. */
+int provision_rollback(Provision *pv, const char *reason);
+bool provision_can_rollback(Provision *pv);
+/* Once on the bus: follow sipd's accounts (for the rollback after provisioning). */
+int provision_rollback_setup(Provision *pv);
 /* After start-up: the power-on run, and the schedule. */
 void provision_power_on(Provision *pv);
 /* The effective configuration changed: follow schedule keys. */

@@ -46,7 +46,7 @@ const SchemaKey schema_keys[] = {
           .users = "sipd", .description = "Registrar and proxy of the account; server 2 is the failover server." },
         { .pattern = "account.N.sip_server.M.port", .type = SCHEMA_INT, .default_value = "5060", .min = 0,
           .max = 65535, ACCOUNT_SERVER, .users = "sipd",
-          .description = "Port of the SIP server; 0 looks it up with DNS SRV." },
+          .description = "Port of the SIP server; 0 looks it up with DNS SRV. With TLS, 5060 means 5061." },
         { .pattern = "account.N.sip_server.M.expires", .type = SCHEMA_INT, .default_value = "3600", .min = 30,
           .max = INT_MAX, ACCOUNT_SERVER, .users = "sipd",
           .description = "Registration lifetime asked of the server, in seconds." },
@@ -160,6 +160,8 @@ const SchemaKey schema_keys[] = {
           .description = "PEM file with the device certificate and its private key to install." },
         { .pattern = "static.server_certificates.delete", .type = SCHEMA_URL, .default_value = "",
           .users = "provd", .description = "http://localhost/all removes the installed device certificate." },
+        { .pattern = "deskphone.security.ca_dir", .type = SCHEMA_PATH, .default_value = "", .users = "sipd",
+          .description = "A directory of more custom CAs (PEM files, CRLs too) for SIP over TLS; empty: none." },
 
         /* Auto provisioning */
         { .pattern = "static.auto_provision.server.url", .type = SCHEMA_URL, .default_value = "", .users = "provd",
@@ -227,6 +229,9 @@ const SchemaKey schema_keys[] = {
         { .pattern = "deskphone.provision.auto_rollback", .type = SCHEMA_BOOL, .default_value = "0",
           .users = "provd",
           .description = "Go back to the last good configuration when registrations that worked fail after provisioning." },
+        { .pattern = "deskphone.provision.rollback_window", .type = SCHEMA_INT, .default_value = "60", .min = 0,
+          .max = 3600, .users = "provd",
+          .description = "Seconds after provisioning in which a registration that worked and then fails offers a rollback; 0: do not watch." },
         { .pattern = "deskphone.provision.rsa_key_file", .type = SCHEMA_PATH, .default_value = "",
           .users = "provd",
           .description = "PEM RSA private key for RSA-mode (#!encrypt:) files; empty: RSA-mode files are refused." },
@@ -834,7 +839,8 @@ static const Section sections[] = {
         { "Voice and media", NULL, { "voice.", "static.network.port.", "deskphone.audio." } },
         { "Security and certificates",
           "The same trusted-CA rules apply to SIP over TLS (sipd) and to HTTPS provisioning (provd).",
-          { "static.security.", "static.trusted_certificates.", "static.server_certificates." } },
+          { "static.security.", "static.trusted_certificates.", "static.server_certificates.",
+            "deskphone.security." } },
         { "Auto provisioning",
           "Files are fetched in Yealink's order: <mac>.boot, y000000000000.boot, else y0000000000<model_id>.cfg "
           "then <mac>.cfg.",

@@ -41,6 +41,8 @@ struct Store {
         char *effective_path; /* <dir>/current/effective.cfg */
         uint64_t generation;
         Layer layers[_STORE_LAYER_MAX]; /* [STORE_LAYER_DEFAULT] stays empty */
+        Layer previous[2];              /* the provisioned layers before the last change */
+        bool has_previous;
         char **all_keys;                /* every concrete schema key, sorted */
         const SchemaKey **all_info;     /* parallel to all_keys */
         size_t n_keys;
@@ -52,6 +54,10 @@ static const char * const layer_file[_STORE_LAYER_MAX] = {
         [STORE_LAYER_MAC] = "mac.cfg",
         [STORE_LAYER_LOCAL] = "local.cfg",
 };
+
+/* The provisioned layers before the last provisioning, for a rollback:
+ * [0] common, [1] mac. Absent when there is none. */
+static const char * const previous_file[2] = { "previous-common.cfg", "previous-mac.cfg" };
 
 const char *store_layer_to_string(StoreLayer l) {
         switch (l) {
@@ -378,7 +384,7 @@ static int write_effective(Store *s, const LayerView view, const char *dir) {
 }
 
 /* Write gen-<n>/ completely and fsync it; *ret_step says what failed. */
-static int write_generation(Store *s, const LayerView view, const char *gendir,
+static int write_generation(Store *s, const LayerView view, const Layer *previous, const char *gendir,
                             const char **ret_step) {
         int r;
 
@@ -389,6 +395,11 @@ static int write_generation(Store *s, const LayerView view, const char *gendir,
         *ret_step = "write";
         for (StoreLayer l = STORE_LAYER_SITE; l < _STORE_LAYER_MAX; l++) {
                 r = write_formatted(gendir, layer_file[l], view[l]->keys, view[l]->values);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; previous && i < ELEMENTSOF(previous_file); i++) {
+                r = write_formatted(gendir, previous_file[i], previous[i].keys, previous[i].values);
                 if (r < 0)
                         return r;
         }
@@ -437,14 +448,16 @@ static void remove_stale(Store *s, const char *keep) {
         }
 }
 
-static int store_persist(Store *s, const LayerView view, uint64_t gen, CfgError *error) {
+/* previous: the two previous provisioned layers to keep, or NULL for none. */
+static int store_persist(Store *s, const LayerView view, const Layer *previous, uint64_t gen,
+                         CfgError *error) {
         const char *step = "prepare";
         _cleanup_(freep) char *name = gen_name(gen);
         _cleanup_(freep) char *gendir = name ? strjoin(s->dir, "/", name, NULL) : NULL;
         if (!gendir)
                 return -ENOMEM;
 
-        int r = write_generation(s, view, gendir, &step);
+        int r = write_generation(s, view, previous, gendir, &step);
         if (r >= 0) {
                 step = "activate";
                 r = switch_current(s, name);
@@ -464,12 +477,20 @@ static int store_persist(Store *s, const LayerView view, uint64_t gen, CfgError 
         return 0;
 }
 
+static const Layer *store_previous(Store *s) {
+        return s->has_previous ? s->previous : NULL;
+}
+
 /* Replace the layers given in repl (NULL: unchanged), persisting first. On
- * success the replaced layers are taken (left empty). */
-static int store_commit(Store *s, Layer *repl[_STORE_LAYER_MAX], char ***ret_changed,
-                        CfgError *error) {
+ * success the replaced layers are taken (left empty). previous (NULL: keep
+ * what is kept) replaces the previous provisioned layers: with
+ * previous_set false there are none any more. */
+static int store_commit_full(Store *s, Layer *repl[_STORE_LAYER_MAX], Layer *previous, bool previous_set,
+                             char ***ret_changed, CfgError *error) {
         LayerView old, new;
-        bool differs = false;
+        bool differs = previous && (previous_set != s->has_previous ||
+                                    (previous_set && (!layer_equal(&previous[0], &s->previous[0]) ||
+                                                      !layer_equal(&previous[1], &s->previous[1]))));
 
         store_view(s, old);
         for (size_t i = 0; i < _STORE_LAYER_MAX; i++) {
@@ -483,7 +504,8 @@ static int store_commit(Store *s, Layer *repl[_STORE_LAYER_MAX], char ***ret_cha
                 return r;
 
         if (differs) {
-                r = store_persist(s, new, s->generation + 1, error);
+                r = store_persist(s, new, previous ? (previous_set ? previous : NULL) : store_previous(s),
+                                  s->generation + 1, error);
                 if (r < 0)
                         return r;
                 s->generation++;
@@ -493,10 +515,22 @@ static int store_commit(Store *s, Layer *repl[_STORE_LAYER_MAX], char ***ret_cha
                                 s->layers[i] = *repl[i];
                                 *repl[i] = (Layer) {};
                         }
+                for (size_t i = 0; previous && i < ELEMENTSOF(s->previous); i++) {
+                        layer_done(&s->previous[i]);
+                        s->previous[i] = previous[i];
+                        previous[i] = (Layer) {};
+                }
+                if (previous)
+                        s->has_previous = previous_set;
         }
         if (ret_changed)
                 *ret_changed = TAKE_PTR(changed);
         return 0;
+}
+
+static int store_commit(Store *s, Layer *repl[_STORE_LAYER_MAX], char ***ret_changed,
+                        CfgError *error) {
+        return store_commit_full(s, repl, NULL, false, ret_changed, error);
 }
 
 static int store_commit_one(Store *s, StoreLayer which, Layer *l, char ***ret_changed,
@@ -557,6 +591,23 @@ static int load_layer(const char *path, Layer *ret, bool *dirty, CfgError *error
         return 0;
 }
 
+/* The previous provisioned layers, when the generation keeps them (both files). */
+static int load_previous(Store *s, const char *name, bool *dirty, CfgError *error) {
+        _cleanup_(freep) char *common = strjoin(s->dir, "/", name, "/", previous_file[0], NULL);
+        _cleanup_(freep) char *mac = strjoin(s->dir, "/", name, "/", previous_file[1], NULL);
+        if (!common || !mac)
+                return -ENOMEM;
+        if (access(common, F_OK) < 0 || access(mac, F_OK) < 0)
+                return 0;
+        int r = load_layer(common, &s->previous[0], dirty, error);
+        if (r >= 0)
+                r = load_layer(mac, &s->previous[1], dirty, error);
+        if (r < 0)
+                return r;
+        s->has_previous = true;
+        return 0;
+}
+
 static int load_generation(Store *s, uint64_t gen, bool *dirty, CfgError *error) {
         _cleanup_(freep) char *name = gen_name(gen);
         if (!name)
@@ -570,7 +621,7 @@ static int load_generation(Store *s, uint64_t gen, bool *dirty, CfgError *error)
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return load_previous(s, name, dirty, error);
 }
 
 /* Parse and validate the site file; when bad, report it in error and keep the
@@ -652,7 +703,7 @@ static int store_load(Store *s, const char *site_path, CfgError *error) {
 
         LayerView view;
         store_view(s, view);
-        r = store_persist(s, view, fresh ? 0 : gen + 1, error);
+        r = store_persist(s, view, store_previous(s), fresh ? 0 : gen + 1, error);
         if (r < 0)
                 return r;
         s->generation = fresh ? 0 : gen + 1;
@@ -698,6 +749,8 @@ Store *store_free(Store *s) {
                 return NULL;
         for (size_t i = 0; i < _STORE_LAYER_MAX; i++)
                 layer_done(&s->layers[i]);
+        for (size_t i = 0; i < ELEMENTSOF(s->previous); i++)
+                layer_done(&s->previous[i]);
         strv_free(s->all_keys);
         free(s->all_info);
         free(s->effective_path);
@@ -838,7 +891,64 @@ int store_replace_provisioned(Store *s, const CfgFile *common, const CfgFile *ma
         Layer *repl[_STORE_LAYER_MAX] = {};
         repl[STORE_LAYER_COMMON] = &c;
         repl[STORE_LAYER_MAC] = &m;
-        return store_commit(s, repl, ret_changed, error);
+        if (layer_equal(&c, &s->layers[STORE_LAYER_COMMON]) && layer_equal(&m, &s->layers[STORE_LAYER_MAC]))
+                return store_commit(s, repl, ret_changed, error); /* nothing to keep */
+
+        /* what is provisioned now becomes the previous layers */
+        _cleanup_(layer_done) Layer pc = {}, pm = {};
+        r = layer_copy(&s->layers[STORE_LAYER_COMMON], &pc);
+        if (r >= 0)
+                r = layer_copy(&s->layers[STORE_LAYER_MAC], &pm);
+        if (r < 0)
+                return r;
+        Layer previous[2] = { pc, pm };
+        pc = pm = (Layer) {};
+        r = store_commit_full(s, repl, previous, true, ret_changed, error);
+        for (size_t i = 0; i < ELEMENTSOF(previous); i++)
+                layer_done(&previous[i]);
+        return r;
+}
+
+bool store_has_previous_provisioned(Store *s) {
+        return s->has_previous;
+}
+
+int store_rollback_provisioned(Store *s, char ***ret_changed, CfgError *error) {
+        CfgError dummy;
+        if (!error)
+                error = &dummy;
+        *error = (CfgError) {};
+
+        if (!s->has_previous)
+                return -ENOENT;
+        _cleanup_(layer_done) Layer c = {}, m = {};
+        int r = layer_copy(&s->previous[0], &c);
+        if (r >= 0)
+                r = layer_copy(&s->previous[1], &m);
+        if (r < 0)
+                return r;
+        Layer *repl[_STORE_LAYER_MAX] = {};
+        repl[STORE_LAYER_COMMON] = &c;
+        repl[STORE_LAYER_MAC] = &m;
+        Layer none[2] = {};
+        return store_commit_full(s, repl, none, false, ret_changed, error);
+}
+
+int store_format_layer(Store *s, StoreLayer l, char **ret, size_t *ret_size) {
+        static char * const empty[] = { NULL };
+        const Layer *layer = &s->layers[l];
+
+        return cfg_format(layer->keys ?: empty, layer->values ?: empty, ret, ret_size);
+}
+
+int store_layer_equal(Store *s, StoreLayer l, const CfgFile *f) {
+        _cleanup_(layer_done) Layer other = {};
+        CfgError e = {};
+
+        int r = layer_from_file(f, &s->layers[l], &other, NULL, &e);
+        if (r == -ENOMEM)
+                return r;
+        return r >= 0 && layer_equal(&other, &s->layers[l]);
 }
 
 uint64_t store_generation(Store *s) {

@@ -73,6 +73,18 @@ int store_import(Store *s, const CfgFile *f, char ***ret_changed, unsigned *ret_
 int store_replace_provisioned(Store *s, const CfgFile *common, const CfgFile *mac,
                               char ***ret_changed, CfgError *error);
 
+/* The provisioned layers as they were before the last store_replace_provisioned()
+ * that changed them are kept (persisted with the generation): put them back, in one
+ * atomic change; after that there is no previous one until the next change.
+ * -ENOENT when there is none. */
+bool store_has_previous_provisioned(Store *s);
+int store_rollback_provisioned(Store *s, char ***ret_changed, CfgError *error);
+
+/* A layer as file text (sorted "key = value" lines; may hold secrets). */
+int store_format_layer(Store *s, StoreLayer l, char **ret, size_t *ret_size);
+/* 1 when f, validated as a layer, equals layer l; 0 when not (or f is bad). */
+int store_layer_equal(Store *s, StoreLayer l, const CfgFile *f);
+
 uint64_t store_generation(Store *s);
 unsigned store_n_local(Store *s);
 /* Path of the current effective.cfg (for tests and for people). */

@@ -520,6 +520,60 @@ static void test_open_removes_leftovers(void) {
         tmpdir_free(d);
 }
 
+static void test_rollback(void) {
+        char *d = tmpdir_new();
+        Store *s = open_ok(d, NULL);
+        _cleanup_(strv_freep) char **changed = NULL;
+
+        ASSERT_TRUE(!store_has_previous_provisioned(s));
+        ASSERT_TRUE(store_rollback_provisioned(s, NULL, NULL) == -ENOENT);
+
+        replace_ok(s, K_LABEL " = good\n", K_PASSWORD " = pw-good\n", STRV(K_LABEL, K_PASSWORD));
+        ASSERT_TRUE(store_has_previous_provisioned(s)); /* nothing provisioned before */
+        char *good = file_read(store_effective_path(s));
+        replace_ok(s, K_LABEL " = bad\n", K_PASSWORD " = pw-bad\n" K_USER " = u\n",
+                   STRV(K_LABEL, K_PASSWORD, K_USER));
+        /* the same files again: nothing changes, the previous layers stay */
+        replace_ok(s, K_LABEL " = bad\n", K_PASSWORD " = pw-bad\n" K_USER " = u\n", STRV(NULL));
+        uint64_t gen = store_generation(s);
+
+        /* kept across a restart */
+        store_free(s);
+        s = open_ok(d, NULL);
+        ASSERT_TRUE(store_has_previous_provisioned(s));
+        ASSERT_TRUE(store_generation(s) == gen);
+
+        ASSERT_OK(store_rollback_provisioned(s, &changed, NULL));
+        ASSERT_TRUE(strv_length(changed) == 3);
+        ASSERT_STREQ(store_get(s, K_PASSWORD), "pw-good");
+        ASSERT_STREQ(store_get(s, K_USER), default_of(K_USER));
+        ASSERT_TRUE(store_generation(s) == gen + 1);
+        char *after = file_read(store_effective_path(s));
+        ASSERT_STREQ(after, good);
+        assert_clean(d, gen + 1);
+        /* one step only */
+        ASSERT_TRUE(!store_has_previous_provisioned(s));
+        ASSERT_TRUE(store_rollback_provisioned(s, NULL, NULL) == -ENOENT);
+        store_free(s);
+        s = open_ok(d, NULL);
+        ASSERT_TRUE(!store_has_previous_provisioned(s));
+
+        /* the layer as text, and comparing a file with it */
+        _cleanup_(freep) char *text = NULL;
+        size_t size;
+        ASSERT_OK(store_format_layer(s, STORE_LAYER_MAC, &text, &size));
+        _cleanup_(cfg_file_freep) CfgFile *same = parse_ok("mac.cfg", text);
+        _cleanup_(cfg_file_freep) CfgFile *other = parse_ok("mac.cfg", K_PASSWORD " = other\n");
+        ASSERT_TRUE(store_layer_equal(s, STORE_LAYER_MAC, same) == 1);
+        ASSERT_TRUE(store_layer_equal(s, STORE_LAYER_MAC, other) == 0);
+        ASSERT_TRUE(store_layer_equal(s, STORE_LAYER_COMMON, same) == 0);
+
+        free(good);
+        free(after);
+        store_free(s);
+        tmpdir_free(d);
+}
+
 /* ---- Crash simulation ---- */
 
 static char * const crash_keys[] = { K_LABEL, K_DISPLAY, K_USER, K_AUTH, NULL };
@@ -625,6 +679,7 @@ static const struct {
         { "/store/persist/modes", test_persist_modes },
         { "/store/persist/leftovers", test_open_removes_leftovers },
         { "/store/persist/crash", test_crash },
+        { "/store/provisioned/rollback", test_rollback },
 };
 
 int main(int argc, char *argv[]) {
