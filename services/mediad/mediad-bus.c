@@ -82,11 +82,10 @@ static int option_codecs(DBusMessageIter *v, StreamOptions *o, BusError *error) 
 
 static int option_string(const char *key, const char *v, StreamOptions *o, BusError *error) {
         if (streq(key, "srtp")) {
-                if (streq(v, "compulsory"))
-                        return bus_error_set(error, -EOPNOTSUPP, "SRTP is not supported yet: cannot make a "
-                                             "compulsory SRTP stream");
-                if (!streq(v, "off") && !streq(v, "optional"))
-                        return bus_error_set(error, -EINVAL, "Option 'srtp' must be off, optional or compulsory");
+                o->srtp = srtp_mode_from_string(v);
+                if (o->srtp < 0)
+                        return bus_error_set(error, -EINVAL, "Option 'srtp' must be off, optional or compulsory, "
+                                             "got '%s'", v);
         } else if (streq(key, "family")) {
                 if (!streq(v, "ipv4") && !streq(v, "ipv6"))
                         return bus_error_set(error, -EINVAL, "Option 'family' must be ipv4 or ipv6, got '%s'", v);
@@ -306,6 +305,7 @@ static const DictField remote_fields[] = {
         { "address", "s" },      { "port", "q" },      { "rtcp_port", "q" },        { "codec", "s" },
         { "payload_type", "u" }, { "clock_rate", "u" }, { "channels", "u" },        { "fmtp", "s" },
         { "ptime", "u" },        { "direction", "s" }, { "dtmf_payload_type", "u" }, { "crypto", "s" },
+        { "local_crypto", "s" },
 };
 
 static int remote_entry(const char *key, DBusMessageIter *v, void *userdata, BusError *error) {
@@ -332,6 +332,8 @@ static int remote_entry(const char *key, DBusMessageIter *v, void *userdata, Bus
                 r->direction = str;
         else if (streq(key, "crypto"))
                 r->crypto = str;
+        else if (streq(key, "local_crypto"))
+                r->local_crypto = str;
         else if (streq(key, "port"))
                 r->port = q, r->has_port = true;
         else if (streq(key, "rtcp_port"))
@@ -402,6 +404,32 @@ static int method_send_dtmf(Bus *bus, DBusMessage *m, void *userdata, BusError *
         return bus_reply(bus, m, DBUS_TYPE_INVALID);
 }
 
+static int method_new_keys(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
+        Stream *s = userdata;
+        DBusMessageIter iter, array;
+
+        int r = stream_srtp_new_keys(s, error);
+        if (r < 0)
+                return r;
+        DBusMessage *reply = dbus_message_new_method_return(m);
+        if (!reply)
+                return -ENOMEM;
+        dbus_message_iter_init_append(reply, &iter);
+        if (!dbus_message_iter_open_container(&iter, DBUS_TYPE_ARRAY, "s", &array))
+                r = -ENOMEM;
+        if (r >= 0) {
+                r = stream_srtp_append_crypto(s, &array);
+                if (r < 0)
+                        dbus_message_iter_abandon_container(&iter, &array);
+        }
+        if (r >= 0 && !dbus_message_iter_close_container(&iter, &array))
+                r = -ENOMEM;
+        if (r >= 0)
+                r = bus_reply_message(bus, reply);
+        dbus_message_unref(reply);
+        return r;
+}
+
 static int method_stop(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
         Stream *s = userdata;
 
@@ -467,12 +495,21 @@ STATS_GETTER(get_round_trip, append_u32, round_trip_usec)
 STATS_GETTER(get_mos, append_double, mos)
 STATS_GETTER(get_remote_packets_lost, append_u64, remote_packets_lost)
 STATS_GETTER(get_remote_jitter, append_u32, remote_jitter_usec)
+STATS_GETTER(get_srtp_auth_failures, append_u64, srtp_auth_failures)
+STATS_GETTER(get_srtp_replays, append_u64, srtp_replays)
+STATS_GETTER(get_srtcp_auth_failures, append_u64, srtcp_auth_failures)
+STATS_GETTER(get_srtcp_replays, append_u64, srtcp_replays)
+
+static int get_encryption(Bus *bus, DBusMessageIter *iter, void *userdata) {
+        return append_string(iter, stream_srtp_encryption(userdata));
+}
 
 static const BusMethod stream_methods[] = {
         { "Start", "a{sv}", "remote", "", "", method_start },
         { "Update", "a{sv}", "remote", "", "", method_update },
         { "Hold", "s", "direction", "", "", method_hold },
         { "SendDtmf", "s", "digits", "", "", method_send_dtmf },
+        { "NewKeys", "", "", "as", "crypto", method_new_keys },
         { "Stop", "", "", "", "", method_stop },
         {}
 };
@@ -493,6 +530,11 @@ static const BusProperty stream_properties[] = {
         { "MOS", "d", get_mos, NULL, true },
         { "RemotePacketsLost", "t", get_remote_packets_lost, NULL, true },
         { "RemoteJitter", "u", get_remote_jitter, NULL, true },
+        { "Encryption", "s", get_encryption, NULL, true },
+        { "SrtpAuthFailures", "t", get_srtp_auth_failures, NULL, true },
+        { "SrtpReplays", "t", get_srtp_replays, NULL, true },
+        { "SrtcpAuthFailures", "t", get_srtcp_auth_failures, NULL, true },
+        { "SrtcpReplays", "t", get_srtcp_replays, NULL, true },
         {}
 };
 

@@ -13,7 +13,9 @@
 #include "resample.h"
 #include "rtcp.h"
 #include "rtp.h"
+#include "sdes.h"
 #include "settings.h"
+#include "srtp-glue.h"
 #include "tone.h"
 
 #define MEDIA1_NAME "org.deskphone.Media1"
@@ -56,6 +58,18 @@ const char *stream_state_to_string(StreamState s);
 const char *stream_direction_to_string(StreamDirection d);
 StreamDirection stream_direction_from_string(const char *s);
 
+/* CreateStream's "srtp": what the stream offers and accepts. */
+typedef enum SrtpMode {
+        SRTP_MODE_OFF,                  /* no keys; plain RTP only */
+        SRTP_MODE_OPTIONAL,             /* keys offered; Start with or without "crypto" */
+        SRTP_MODE_COMPULSORY,           /* keys offered; Start and Update need "crypto" */
+        _SRTP_MODE_MAX,
+        _SRTP_MODE_INVALID = -EINVAL,
+} SrtpMode;
+
+const char *srtp_mode_to_string(SrtpMode m);
+SrtpMode srtp_mode_from_string(const char *s);
+
 /* One payload format we offer (CreateStream's "codecs"). */
 typedef struct LocalFormat {
         const CodecOps *ops;            /* NULL: telephone-event */
@@ -73,6 +87,7 @@ typedef struct StreamOptions {
         bool family_given;
         const char *bind;               /* NULL: the wildcard */
         unsigned rtcp_interval_ms;      /* 0: STREAM_RTCP_INTERVAL_MS */
+        SrtpMode srtp;
 } StreamOptions;
 
 /* Start/Update's remote parameters; has_* for what was given. */
@@ -81,7 +96,8 @@ typedef struct StreamRemote {
         uint16_t port, rtcp_port;
         const char *codec;
         uint32_t payload_type, clock_rate, channels, ptime, dtmf_payload_type;
-        const char *fmtp, *direction, *crypto;
+        const char *fmtp, *direction;
+        const char *crypto, *local_crypto; /* NULL: not given; "": no SRTP (crypto only) */
         bool has_port, has_rtcp_port, has_payload_type, has_clock_rate, has_channels, has_ptime, has_dtmf;
 } StreamRemote;
 
@@ -92,7 +108,24 @@ typedef struct StreamStats {
         uint64_t remote_packets_lost;
         uint32_t remote_jitter_usec;
         double mos, r_factor;
+        uint64_t srtp_auth_failures, srtp_replays, srtcp_auth_failures, srtcp_replays;
 } StreamStats;
+
+/* A stream's SRTP state (stream-srtp.c). Secrets: wiped when the stream goes. */
+typedef struct StreamSrtp {
+        SrtpMode mode;
+        SdesCrypto local[_SRTP_SUITE_MAX];      /* our keys, one per suite, tag = suite + 1 */
+        size_t n_local;
+        SrtpSession *out[_SRTP_SUITE_MAX];      /* per key of ours, made on its first use, kept for the
+                                                 * stream's life (a key never starts its index over) */
+        SrtpSession *send;                      /* one of out[] or retired, NULL: RTP goes in the clear */
+        SrtpSession *retired;                   /* ours from before NewKeys, still sending until Update */
+        SrtpSession *recv;                      /* the peer's key; NULL: RTP comes in the clear */
+        SdesCrypto remote;                      /* what recv was made from */
+        SrtpSession *recv_old;                  /* the peer's previous key, for packets in flight */
+        uint64_t recv_old_until;                /* monotonic µs */
+        uint64_t auth_failures[2], replays[2];  /* [0] SRTP, [1] SRTCP */
+} StreamSrtp;
 
 struct Stream {
         Manager *manager;
@@ -148,6 +181,8 @@ struct Stream {
         RtcpReportBlock remote_report;
         uint32_t round_trip_usec;
         bool have_round_trip;
+
+        StreamSrtp srtp;
 
         StreamStats published;          /* what the properties last said */
 };
@@ -215,6 +250,20 @@ bool stream_playout(Stream *s, int16_t *frame);
 void stream_get_stats(Stream *s, StreamStats *ret);
 int stream_append_local(Stream *s, DBusMessageIter *iter);
 void stream_apply_jitter_settings(Stream *s);
+
+/* stream-srtp.c: keys, SRTP sessions, protect/unprotect */
+int stream_srtp_init(Stream *s, SrtpMode mode);
+void stream_srtp_done(Stream *s);
+int stream_srtp_append_crypto(Stream *s, DBusMessageIter *array);
+/* NewKeys: fresh keys for every suite; the one in use goes on until Update names a new one. */
+int stream_srtp_new_keys(Stream *s, BusError *error);
+int stream_srtp_check(Stream *s, const StreamRemote *r, bool start, BusError *error);
+int stream_srtp_apply(Stream *s, const StreamRemote *r, BusError *error);
+/* In place; 0 when the packet goes out / may be used (also in the clear, when no SRTP). */
+int stream_srtp_protect(Stream *s, bool rtcp, uint8_t *buf, size_t *size, size_t buf_size);
+int stream_srtp_unprotect(Stream *s, bool rtcp, uint8_t *buf, size_t *size);
+/* "none" or "srtp:<SUITE>": what is on the wire. */
+const char *stream_srtp_encryption(const Stream *s);
 
 /* stream-io.c: sockets, RTP, RTCP, statistics */
 int stream_local_address(Stream *s, const char *bind);

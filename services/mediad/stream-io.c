@@ -62,14 +62,17 @@ int stream_local_address(Stream *s, const char *bind) {
 /* ---- sending ---- */
 
 static int send_rtp(Stream *s, uint8_t pt, bool marker, uint32_t ts, const uint8_t *payload, size_t size) {
-        uint8_t buf[RTP_PACKET_MAX];
+        _Alignas(8) uint8_t buf[RTP_PACKET_MAX + SRTP_TRAILER_MAX];
         size_t len;
         RtpPacket p = { .marker = marker, .payload_type = pt, .seq = s->seq, .timestamp = ts, .ssrc = s->ssrc };
 
-        int r = rtp_build(&p, payload, size, 0, buf, sizeof(buf), &len);
+        int r = rtp_build(&p, payload, size, 0, buf, RTP_PACKET_MAX, &len);
         if (r < 0)
                 return r;
         s->seq++;
+        r = stream_srtp_protect(s, false, buf, &len, sizeof(buf));
+        if (r < 0) /* never in the clear instead */
+                return log_debug_errno(r, "Stream %u: SRTP protect failed, packet dropped: %m", s->id);
         if (sendto(s->rtp_fd, buf, len, MSG_DONTWAIT, (struct sockaddr *) &s->remote_rtp, s->remote_len) < 0) {
                 /* ECONNREFUSED etc. from an earlier datagram: the peer is not up yet */
                 log_debug_errno(errno, "Stream %u: sending RTP failed, ignoring: %m", s->id);
@@ -214,22 +217,32 @@ static void receive_rtp(Stream *s, const uint8_t *buf, size_t len, uint64_t now)
         playout_put(s->playout, p.ssrc, p.seq, p.timestamp, p.marker, p.payload, p.payload_size, now);
 }
 
+/* SRTP/SRTCP in place; false when the packet is to be dropped (counted). */
+static bool unprotect(Stream *s, bool rtcp, uint8_t *buf, size_t *size) {
+        int r = stream_srtp_unprotect(s, rtcp, buf, size);
+        if (r == -EINVAL)
+                s->invalid_packets++;
+        return r >= 0;
+}
+
 static int on_rtp(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         Stream *s = userdata;
-        uint8_t buf[RTP_PACKET_MAX + 1];
+        _Alignas(8) uint8_t buf[RTP_PACKET_MAX + 1];
 
         for (unsigned i = 0; i < RECV_BATCH; i++) {
                 ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+                size_t size = (size_t) n;
                 if (n < 0) {
                         if (errno != EAGAIN && errno != EINTR)
                                 log_debug_errno(errno, "Stream %u: receiving RTP failed, ignoring: %m", s->id);
                         break;
                 }
-                if ((size_t) n > RTP_PACKET_MAX || !s->codec) {
+                if (size > RTP_PACKET_MAX || !s->codec) {
                         s->invalid_packets++;
                         continue;
                 }
-                receive_rtp(s, buf, (size_t) n, now_usec());
+                if (unprotect(s, false, buf, &size))
+                        receive_rtp(s, buf, size, now_usec());
         }
         return 0;
 }
@@ -237,7 +250,7 @@ static int on_rtp(sd_event_source *source, int fd, uint32_t revents, void *userd
 /* ---- RTCP ---- */
 
 static void send_report(Stream *s, bool bye) {
-        uint8_t buf[RTCP_PACKET_MAX];
+        _Alignas(8) uint8_t buf[RTCP_PACKET_MAX + SRTP_TRAILER_MAX];
         RtcpSenderInfo si = {};
         RtcpReportBlock b = {};
         size_t len;
@@ -264,8 +277,10 @@ static void send_report(Stream *s, bool bye) {
                 };
                 n = 1;
         }
-        if (rtcp_build(s->ssrc, s->sent_since_report ? &si : NULL, &b, n, s->manager->cname, bye, buf, sizeof(buf),
-                       &len) < 0)
+        if (rtcp_build(s->ssrc, s->sent_since_report ? &si : NULL, &b, n, s->manager->cname, bye, buf,
+                       RTCP_PACKET_MAX, &len) < 0)
+                return;
+        if (stream_srtp_protect(s, true, buf, &len, sizeof(buf)) < 0)
                 return;
         s->sent_since_report = false;
         if (sendto(s->rtcp_fd, buf, len, MSG_DONTWAIT, (struct sockaddr *) &s->remote_rtcp, s->remote_len) < 0)
@@ -301,17 +316,19 @@ static void receive_rtcp(Stream *s, const uint8_t *buf, size_t len) {
 
 static int on_rtcp(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         Stream *s = userdata;
-        uint8_t buf[RTCP_PACKET_MAX + 1];
+        _Alignas(8) uint8_t buf[RTCP_PACKET_MAX + 1];
 
         for (unsigned i = 0; i < RECV_BATCH; i++) {
                 ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+                size_t size = (size_t) n;
                 if (n < 0)
                         break;
-                if ((size_t) n > RTCP_PACKET_MAX) {
+                if (size > RTCP_PACKET_MAX) {
                         s->invalid_packets++;
                         continue;
                 }
-                receive_rtcp(s, buf, (size_t) n);
+                if (unprotect(s, true, buf, &size))
+                        receive_rtcp(s, buf, size);
         }
         return 0;
 }
@@ -358,6 +375,10 @@ void stream_get_stats(Stream *s, StreamStats *ret) {
                 st.remote_jitter_usec = (uint32_t) ((uint64_t) s->remote_report.jitter * 1000000 / rate);
         }
         st.round_trip_usec = s->have_round_trip ? s->round_trip_usec : 0;
+        st.srtp_auth_failures = s->srtp.auth_failures[0];
+        st.srtp_replays = s->srtp.replays[0];
+        st.srtcp_auth_failures = s->srtp.auth_failures[1];
+        st.srtcp_replays = s->srtp.replays[1];
 
         uint64_t expected = s->have_source ? rtp_source_expected(&s->source) : 0;
         double loss = expected ? 100.0 * (double) st.packets_lost / (double) expected : 0;
@@ -375,7 +396,7 @@ void stream_get_stats(Stream *s, StreamStats *ret) {
         } while (0)
 
 static void publish_stats(Stream *s) {
-        char *names[16];
+        char *names[20];
         size_t n = 0;
         StreamStats now;
 
@@ -388,6 +409,10 @@ static void publish_stats(Stream *s) {
         CHANGED(mos, "MOS");
         CHANGED(remote_packets_lost, "RemotePacketsLost");
         CHANGED(remote_jitter_usec, "RemoteJitter");
+        CHANGED(srtp_auth_failures, "SrtpAuthFailures");
+        CHANGED(srtp_replays, "SrtpReplays");
+        CHANGED(srtcp_auth_failures, "SrtcpAuthFailures");
+        CHANGED(srtcp_replays, "SrtcpReplays");
         names[n] = NULL;
         s->published = now;
         if (n > 0)

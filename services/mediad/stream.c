@@ -127,8 +127,11 @@ int stream_new(Manager *m, const char *owner, const StreamOptions *o, Stream **r
         stream_offer(s, o, a);
         if (s->n_formats == 0 || !s->formats[0].ops)
                 return bus_error_set(error, -EINVAL, "No codec to offer: account %u has none enabled", o->account);
+        int r = stream_srtp_init(s, o->srtp);
+        if (r < 0)
+                return bus_error_set(error, r, "Cannot make SRTP keys: %s", strerror(-r));
 
-        int r = manager_add_stream(m, s);
+        r = manager_add_stream(m, s);
         if (r < 0)
                 return bus_error_set(error, r, "Too many streams (at most %d)", MEDIAD_STREAMS_MAX);
         snprintf(s->path, sizeof(s->path), MEDIA1_PATH "/stream/%u", s->id);
@@ -147,7 +150,8 @@ int stream_new(Manager *m, const char *owner, const StreamOptions *o, Stream **r
                 return r;
         dtmf_sender_init(&s->dtmf_tx);
         dtmf_receiver_init(&s->dtmf_rx);
-        log_info("Stream %u: %s port %u for %s", s->id, s->local_address, s->local_port, owner);
+        log_info("Stream %u: %s port %u for %s, SRTP %s", s->id, s->local_address, s->local_port, owner,
+                 srtp_mode_to_string(o->srtp));
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -159,6 +163,7 @@ Stream *stream_free(Stream *s) {
                 (void) bus_remove_object(s->manager->bus, s->path, &media1_stream_interface);
         manager_remove_stream(s->manager, s);
         stream_io_stop(s);
+        stream_srtp_done(s);
         playout_free(s->playout);
         codec_free(s->codec);
         free(s->owner);
@@ -239,10 +244,7 @@ static int check_remote(Stream *s, const StreamRemote *r, bool start, BusError *
                 return bus_error_set(error, -EINVAL, "Payload type %u is not 0..127", r->dtmf_payload_type);
         if (r->direction && stream_direction_from_string(r->direction) < 0)
                 return bus_error_set(error, -EINVAL, "Invalid direction '%s'", r->direction);
-        if (r->crypto && *r->crypto)
-                return bus_error_set(error, -EOPNOTSUPP, "SRTP is not supported yet: stream %u offered no keys",
-                                     s->id);
-        return 0;
+        return stream_srtp_check(s, r, start, error);
 }
 
 /* A new codec: fresh encoder, decoder and jitter buffer. */
@@ -318,7 +320,7 @@ static int stream_apply_remote(Stream *s, const StreamRemote *r) {
 
 static void stream_changed(Stream *s) {
         (void) bus_emit_properties_changed(s->manager->bus, s->path, MEDIA1_STREAM_IFACE, "State", "Codec",
-                                           "RemoteAddress", "RemotePort", "Direction", NULL);
+                                           "RemoteAddress", "RemotePort", "Direction", "Encryption", NULL);
 }
 
 static StreamState state_for(StreamDirection d) {
@@ -338,10 +340,13 @@ int stream_start(Stream *s, const StreamRemote *r, BusError *error) {
         k = stream_apply_remote(s, r);
         if (k < 0)
                 return bus_error_set(error, k, "Cannot start stream %u: %s", s->id, strerror(-k));
+        k = stream_srtp_apply(s, r, error);
+        if (k < 0)
+                return k;
         s->state = state_for(s->direction);
-        log_info("Stream %u: %s to %s port %u, payload type %u, %u ms, %s", s->id, s->codec->ops->name,
+        log_info("Stream %u: %s to %s port %u, payload type %u, %u ms, %s, %s", s->id, s->codec->ops->name,
                  s->remote_address, s->remote_port, s->send_pt, s->send_ptime,
-                 stream_direction_to_string(s->direction));
+                 stream_direction_to_string(s->direction), stream_srtp_encryption(s));
         stream_io_started(s);
         stream_changed(s);
         manager_update_audio(s->manager);
@@ -358,9 +363,12 @@ int stream_update(Stream *s, const StreamRemote *r, BusError *error) {
         k = stream_apply_remote(s, r);
         if (k < 0)
                 return bus_error_set(error, k, "Cannot update stream %u: %s", s->id, strerror(-k));
+        k = stream_srtp_apply(s, r, error);
+        if (k < 0)
+                return k;
         s->state = state_for(s->direction);
-        log_info("Stream %u updated: %s to %s port %u, %s", s->id, s->codec->ops->name, s->remote_address,
-                 s->remote_port, stream_direction_to_string(s->direction));
+        log_info("Stream %u updated: %s to %s port %u, %s, %s", s->id, s->codec->ops->name, s->remote_address,
+                 s->remote_port, stream_direction_to_string(s->direction), stream_srtp_encryption(s));
         stream_changed(s);
         return 0;
 }
@@ -442,6 +450,8 @@ static int append_container_entry(DBusMessageIter *dict, const char *key, const 
         for (size_t i = 0; formats && i < s->n_formats; i++)
                 if (append_format(&a, &s->formats[i]) < 0)
                         return -ENOMEM;
+        if (!formats && stream_srtp_append_crypto(s, &a) < 0)
+                return -ENOMEM;
         if (!dbus_message_iter_close_container(&v, &a) || !dbus_message_iter_close_container(&e, &v) ||
             !dbus_message_iter_close_container(dict, &e))
                 return -ENOMEM;
