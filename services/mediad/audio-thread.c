@@ -14,8 +14,9 @@
 
 /* A device that returns this many periods in a row at once has no clock. A real one gives
  * at most its buffer (4 periods) at once, when the thread was late. */
-#define UNCLOCKED_FAST_CYCLES 8
-#define FAST_CYCLE_USEC (AUDIO_FRAME_MS * 1000 / 8)
+#define UNCLOCKED_FAST_CYCLES 5
+#define PERIOD_USEC ((uint64_t) AUDIO_PERIOD_MS * 1000)
+#define FAST_CYCLE_USEC (PERIOD_USEC / 8)
 #define RT_PRIORITY 10
 
 typedef struct Device {
@@ -46,13 +47,13 @@ static int device_open(Device *d, const char *name, AudioDirection direction) {
         const char *dev;
         const struct audio_ops *ops = audio_ops_for(name, &dev);
 
-        int r = ops->open(dev, direction, AUDIO_RATE, AUDIO_FRAME, &d->pcm);
+        int r = ops->open(dev, direction, AUDIO_RATE, AUDIO_PERIOD, &d->pcm);
         if (r < 0) {
                 log_warning("No %s device (%s), using silence instead", direction == AUDIO_PLAYBACK ? "playback"
                                                                                                     : "capture", name);
                 ops = &audio_null_ops;
                 name = "null";
-                r = ops->open("null", direction, AUDIO_RATE, AUDIO_FRAME, &d->pcm);
+                r = ops->open("null", direction, AUDIO_RATE, AUDIO_PERIOD, &d->pcm);
                 if (r < 0)
                         return r;
         }
@@ -70,66 +71,77 @@ static void device_close(Device *d) {
 
 /* ---- the thread ---- */
 
-static void timespec_add_usec(struct timespec *t, uint64_t usec) {
-        t->tv_nsec += (long) (usec * 1000);
-        while (t->tv_nsec >= 1000000000L) {
-                t->tv_nsec -= 1000000000L;
-                t->tv_sec++;
-        }
+static void sleep_until(uint64_t usec) {
+        struct timespec t = { .tv_sec = (time_t) (usec / 1000000), .tv_nsec = (long) (usec % 1000000) * 1000 };
+
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
+                ;
 }
 
-static void try_realtime(void) {
-        struct sched_param p = { .sched_priority = RT_PRIORITY };
-        int r = pthread_setschedparam(pthread_self(), SCHED_FIFO, &p);
-        if (r != 0)
+/* Real-time priority is for a device's deadline. A thread that keeps time itself has none
+ * (files, null: tests, benchmarks, or no sound card), and on a VM a real-time wake-up costs
+ * about 40% more CPU, so it runs as an ordinary thread. */
+static void set_realtime(bool on) {
+        struct sched_param p = { .sched_priority = on ? RT_PRIORITY : 0 };
+        int r = pthread_setschedparam(pthread_self(), on ? SCHED_FIFO : SCHED_OTHER, &p);
+        if (r != 0 && on)
                 log_debug_errno(r, "No real-time priority for the audio thread, ignoring: %m");
 }
 
 /* One period: capture, hand to the loop, take from the loop, play. false if a device failed. */
 static bool cycle(AudioThread *a) {
-        int16_t frame[AUDIO_FRAME];
+        int16_t period[AUDIO_PERIOD];
         uint64_t one = 1;
         bool ok = true;
 
-        if (a->capture.ops->read(a->capture.pcm, frame, AUDIO_FRAME) < 0) {
-                memset(frame, 0, sizeof(frame));
+        if (a->capture.ops->read(a->capture.pcm, period, AUDIO_PERIOD) < 0) {
+                memset(period, 0, sizeof(period));
                 atomic_fetch_add_explicit(&a->errors, 1, memory_order_relaxed);
                 ok = false;
         }
-        if (!ring_push(a->capture_ring, frame))
-                atomic_fetch_add_explicit(&a->overruns, 1, memory_order_relaxed);
-        if (ring_count(a->capture_ring) >= AUDIO_WAKE_FRAMES)
-                (void) !write(a->event_fd, &one, sizeof(one));
+        for (size_t i = 0; i < AUDIO_PERIOD_FRAMES; i++)
+                if (!ring_push(a->capture_ring, period + i * AUDIO_FRAME))
+                        atomic_fetch_add_explicit(&a->overruns, 1, memory_order_relaxed);
+        /* one wake-up of the loop per period; the counter is never read (see on_event) */
+        (void) !write(a->event_fd, &one, sizeof(one));
 
-        if (!ring_pop(a->playback_ring, frame)) {
-                memset(frame, 0, sizeof(frame));
-                atomic_fetch_add_explicit(&a->underruns, 1, memory_order_relaxed);
-        }
-        if (a->playback.ops->write(a->playback.pcm, frame, AUDIO_FRAME) < 0) {
+        for (size_t i = 0; i < AUDIO_PERIOD_FRAMES; i++)
+                if (!ring_pop(a->playback_ring, period + i * AUDIO_FRAME)) {
+                        memset(period + i * AUDIO_FRAME, 0, sizeof(int16_t) * AUDIO_FRAME);
+                        atomic_fetch_add_explicit(&a->underruns, 1, memory_order_relaxed);
+                }
+        if (a->playback.ops->write(a->playback.pcm, period, AUDIO_PERIOD) < 0) {
                 atomic_fetch_add_explicit(&a->errors, 1, memory_order_relaxed);
                 ok = false;
         }
-        atomic_fetch_add_explicit(&a->frames, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&a->frames, AUDIO_PERIOD_FRAMES, memory_order_relaxed);
         return ok;
+}
+
+/* When the thread starts keeping time, the periods a device without a clock gave at once
+ * are paid back by sleeping, so a second still has 50 periods; not when the device's clock
+ * drifted from ours over a long call: then from now. */
+static uint64_t first_paced(uint64_t next) {
+        uint64_t now = now_usec();
+
+        return next < now || next - now > UNCLOCKED_FAST_CYCLES * PERIOD_USEC ? now : next;
 }
 
 static void *audio_thread_main(void *userdata) {
         AudioThread *a = userdata;
-        struct timespec next;
         bool paced = !a->capture.ops->clocked(a->capture.pcm) && !a->playback.ops->clocked(a->playback.pcm);
+        uint64_t next = now_usec();     /* when the period should start, in real time */
         unsigned fast = 0;
 
-        try_realtime();
-        clock_gettime(CLOCK_MONOTONIC, &next);
+        if (!paced)
+                set_realtime(true);
         atomic_store(&a->paced, paced);
         while (!atomic_load_explicit(&a->stop, memory_order_acquire)) {
-                if (paced) {
-                        timespec_add_usec(&next, AUDIO_FRAME_MS * 1000);
-                        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
-                                ;
-                }
+                if (paced)
+                        sleep_until(next);
                 uint64_t t = now_usec();
                 bool ok = cycle(a);
+                next += PERIOD_USEC;
                 if (paced)
                         continue;
                 /* a "clocked" device that returns at once, again and again, has no clock (ALSA's
@@ -137,7 +149,8 @@ static void *audio_thread_main(void *userdata) {
                 fast = now_usec() - t < FAST_CYCLE_USEC ? fast + 1 : 0;
                 if (!ok || fast >= UNCLOCKED_FAST_CYCLES) {
                         paced = true;
-                        clock_gettime(CLOCK_MONOTONIC, &next);
+                        next = first_paced(next);
+                        set_realtime(false);
                         atomic_store(&a->paced, true);
                 }
         }
@@ -146,11 +159,12 @@ static void *audio_thread_main(void *userdata) {
 
 /* ---- the loop side ---- */
 
+/* The eventfd is watched edge-triggered: every write() to an eventfd is an edge for epoll
+ * (the counter need not go from 0 to non-zero), so the loop never reads it, which saves a
+ * system call per period. The counter, one more per period, cannot fill in 2^64 periods. */
 static int on_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         AudioThread *a = userdata;
-        uint64_t n;
 
-        (void) !read(fd, &n, sizeof(n));
         a->on_frames(a, a->userdata);
         return 0;
 }
@@ -229,7 +243,7 @@ int audio_thread_start(sd_event *event, const char *playback, const char *captur
         a->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (a->event_fd < 0)
                 return -errno;
-        r = sd_event_add_io(event, &a->event_source, a->event_fd, EPOLLIN, on_event, a);
+        r = sd_event_add_io(event, &a->event_source, a->event_fd, EPOLLIN | EPOLLET, on_event, a);
         if (r < 0)
                 return r;
         r = device_open(&a->capture, capture, AUDIO_CAPTURE);

@@ -8,16 +8,19 @@
 #include "macro.h"
 
 /*
- * The real-time audio thread, mediad's only extra thread. It moves 10 ms
- * frames of 16 kHz mono between the audio backends (hw/audio.h) and two
- * lock-free rings (ring.h): captured frames to the loop, frames to play from
- * the loop. Every AUDIO_WAKE_FRAMES captured frames it pokes an eventfd (fewer
- * wake-ups: they are most of the CPU a call costs); the loop's handler
+ * The real-time audio thread, mediad's only extra thread. It moves 16 kHz
+ * mono between the audio backends (hw/audio.h) and two lock-free rings
+ * (ring.h) of 10 ms frames: captured frames to the loop, frames to play from
+ * the loop. It runs one period of AUDIO_PERIOD_FRAMES frames (20 ms: the
+ * packet time of nearly every call) per wake-up: one device read, one device
+ * write, and one poke of an eventfd that wakes the loop, whose handler
  * (on_frames) drains the capture ring, encodes and sends, and pushes one frame
  * to play per frame captured, so both directions run on the device's clock.
- * When neither device gives a clock (files, null), the thread keeps real time
- * itself with clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME); an ALSA device
- * that turns out to return much faster than real time is treated the same.
+ * Wake-ups are most of the CPU a call costs, so there is one per period, not
+ * one per frame. ALSA is asked for periods of that size. When neither device
+ * gives a clock (files, null), the thread keeps real time itself with
+ * clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME); an ALSA device that turns
+ * out to return much faster than real time is treated the same.
  *
  * Opening a device that fails falls back to the null backend for that
  * direction (logged), so calls still send and receive at the right rate.
@@ -26,9 +29,12 @@
 #define AUDIO_RATE 16000
 #define AUDIO_FRAME_MS 10
 #define AUDIO_FRAME (AUDIO_RATE * AUDIO_FRAME_MS / 1000)        /* 160 samples */
+#define AUDIO_PERIOD_FRAMES 2           /* frames per wake-up of the thread and of the loop: 20 ms */
+#define AUDIO_PERIOD_MS (AUDIO_FRAME_MS * AUDIO_PERIOD_FRAMES)
+#define AUDIO_PERIOD (AUDIO_FRAME * AUDIO_PERIOD_FRAMES)        /* 320 samples */
+#define AUDIO_WAKE_FRAMES AUDIO_PERIOD_FRAMES /* the older name */
 #define AUDIO_RING_FRAMES 16
-#define AUDIO_WAKE_FRAMES 2             /* frames per wake-up of the loop: 20 ms, one packet time */
-#define AUDIO_PLAYBACK_PREFILL 3        /* frames queued to play: a batch, and 10 ms for the loop to be late */
+#define AUDIO_PLAYBACK_PREFILL 3        /* frames queued to play: the loop has a period to refill them */
 
 typedef struct AudioThread AudioThread;
 typedef void (*AudioFramesHandler)(AudioThread *a, void *userdata);

@@ -15,7 +15,7 @@
 
 #define FETCH_TIMEOUT_MS 10000
 #define FETCH_RETRY_USEC (2 * 1000 * 1000)
-#define PLAYBACK_QUEUE_MAX (AUDIO_PLAYBACK_PREFILL + AUDIO_WAKE_FRAMES) /* frames queued to play, at most */
+#define PLAYBACK_QUEUE_MAX (AUDIO_PLAYBACK_PREFILL + AUDIO_PERIOD_FRAMES) /* frames queued to play, at most */
 #define VOLUME_DB_RANGE 40.0            /* volume 1 is -40 dB, 100 is 0 dB */
 
 static char *mfree(char *p) {
@@ -172,6 +172,9 @@ static void on_frames(AudioThread *a, void *userdata) {
         Manager *m = userdata;
         int16_t in[AUDIO_FRAME];
 
+        for (size_t i = 0; i < MEDIAD_STREAMS_MAX; i++)
+                if (m->streams[i])
+                        stream_io_poll(m->streams[i]);
         while (audio_thread_pop_capture(a, in))
                 process_frame(m, a, in);
         /* after the frames: stopping the tone may stop the audio thread */
@@ -227,6 +230,9 @@ void manager_update_audio(Manager *m) {
                 audio_stop(m);
         if (need && !m->audio)
                 audio_start(m);
+        for (size_t i = 0; i < MEDIAD_STREAMS_MAX; i++)
+                if (m->streams[i])
+                        stream_io_watch(m->streams[i], !m->audio);
 }
 
 int manager_set_route(Manager *m, AudioRoute route, BusError *error) {

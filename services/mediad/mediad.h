@@ -270,6 +270,9 @@ int stream_local_address(Stream *s, const char *bind);
 int stream_io_start(Stream *s);         /* watch the sockets */
 void stream_io_started(Stream *s);      /* Start: timers, counters */
 void stream_io_stop(Stream *s);
+/* While the audio thread runs, the loop polls each RTP socket once per period instead of watching it. */
+void stream_io_watch(Stream *s, bool watch);
+void stream_io_poll(Stream *s);
 void stream_io_bye(Stream *s);          /* RTCP BYE */
 void stream_jitter_config(const Stream *s, JitterConfig *ret);
 

@@ -3,6 +3,14 @@
  * A stream's packets: RTP out every packet time (driven by the audio clock
  * through stream_capture), RTP in (jitter buffer, RFC 4733 events), RTCP
  * reports both ways, and the statistics published as properties once a second.
+ *
+ * While the audio thread runs, the RTP socket is not watched: the loop reads
+ * what came (recvmmsg) once per audio period, when it wakes for the captured
+ * frames anyway (manager.c, on_frames). A packet is played at a period's
+ * start at the earliest, so this delays nothing that is heard, and the
+ * kernel's receive time stamps keep the arrival times (jitter statistics, the
+ * jitter buffer's delay) exact. It halves the loop's wake-ups in a call.
+ * Without the audio thread (it failed to start) the socket is watched.
  */
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -16,7 +24,9 @@
 #include "quality.h"
 #include "util.h"
 
-#define RECV_BATCH 64                   /* datagrams per wake-up, so one socket cannot starve the loop */
+#define RECV_BATCH 4                    /* datagrams per recvmmsg: one packet time has one or two */
+#define RECV_POLL_MAX 64                /* datagrams per poll, so one socket cannot starve the loop */
+#define ARRIVAL_AGE_MAX_USEC (1000 * 1000)
 #define STATS_INTERVAL_USEC (1000 * 1000)
 #define RTP_DSCP_EF 0xB8                /* DSCP 46 (expedited forwarding) in the TOS byte */
 
@@ -225,26 +235,89 @@ static bool unprotect(Stream *s, bool rtcp, uint8_t *buf, size_t *size) {
         return r >= 0;
 }
 
+static void receive_datagram(Stream *s, uint8_t *buf, size_t size, bool truncated, uint64_t arrival) {
+        if (truncated || size > RTP_PACKET_MAX || !s->codec) {
+                s->invalid_packets++;
+                return;
+        }
+        if (unprotect(s, false, buf, &size))
+                receive_rtp(s, buf, size, arrival);
+}
+
+/* Without the audio thread: one datagram per wake-up. The watch is level-triggered, so the
+ * loop comes back at once if more are queued, and a packet costs one recv, not a second one
+ * that fails with EAGAIN. Other sources get their turn between datagrams. */
 static int on_rtp(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         Stream *s = userdata;
         _Alignas(8) uint8_t buf[RTP_PACKET_MAX + 1];
 
-        for (unsigned i = 0; i < RECV_BATCH; i++) {
-                ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
-                size_t size = (size_t) n;
-                if (n < 0) {
-                        if (errno != EAGAIN && errno != EINTR)
-                                log_debug_errno(errno, "Stream %u: receiving RTP failed, ignoring: %m", s->id);
-                        break;
-                }
-                if (size > RTP_PACKET_MAX || !s->codec) {
-                        s->invalid_packets++;
-                        continue;
-                }
-                if (unprotect(s, false, buf, &size))
-                        receive_rtp(s, buf, size, now_usec());
+        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+        if (n < 0) {
+                if (errno != EAGAIN && errno != EINTR)
+                        log_debug_errno(errno, "Stream %u: receiving RTP failed, ignoring: %m", s->id);
+                return 0;
         }
+        receive_datagram(s, buf, (size_t) n, false, now_usec());
         return 0;
+}
+
+/* The kernel's receive time (SO_TIMESTAMPNS, CLOCK_REALTIME) on our monotonic clock; now
+ * when there is none or it makes no sense (the wall clock was set in between). */
+static uint64_t arrival_usec(struct msghdr *h, uint64_t now, uint64_t now_real) {
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+                struct timespec t;
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS ||
+                    c->cmsg_len < CMSG_LEN(sizeof(t)))
+                        continue;
+                memcpy(&t, CMSG_DATA(c), sizeof(t));
+                uint64_t real = (uint64_t) t.tv_sec * 1000000 + (uint64_t) t.tv_nsec / 1000;
+                if (real <= now_real && now_real - real < MIN(now, (uint64_t) ARRIVAL_AGE_MAX_USEC))
+                        return now - (now_real - real);
+        }
+        return now;
+}
+
+/* One recvmmsg: at most RECV_BATCH datagrams; false when there may be more. */
+static bool poll_batch(Stream *s) {
+        _Alignas(8) uint8_t buf[RECV_BATCH][RTP_PACKET_MAX + 1];
+        union {
+                struct cmsghdr align;
+                uint8_t data[CMSG_SPACE(sizeof(struct timespec))];
+        } control[RECV_BATCH];
+        struct iovec iov[RECV_BATCH];
+        struct mmsghdr msg[RECV_BATCH];
+
+        for (size_t i = 0; i < RECV_BATCH; i++) {
+                iov[i] = (struct iovec) { .iov_base = buf[i], .iov_len = sizeof(buf[i]) };
+                msg[i] = (struct mmsghdr) { .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1,
+                                                         .msg_control = &control[i],
+                                                         .msg_controllen = sizeof(control[i]) } };
+        }
+        int n = recvmmsg(s->rtp_fd, msg, RECV_BATCH, MSG_DONTWAIT, NULL);
+        if (n <= 0)
+                return true;
+        uint64_t now = now_usec(), now_real = realtime_usec();
+        for (int i = 0; i < n; i++)
+                receive_datagram(s, buf[i], msg[i].msg_len, msg[i].msg_hdr.msg_flags & MSG_TRUNC,
+                                 arrival_usec(&msg[i].msg_hdr, now, now_real));
+        return n < RECV_BATCH;
+}
+
+void stream_io_poll(Stream *s) {
+        if (s->rtp_fd < 0)
+                return;
+        for (unsigned i = 0; i < RECV_POLL_MAX / RECV_BATCH; i++)
+                if (poll_batch(s))
+                        break;
+}
+
+void stream_io_watch(Stream *s, bool watch) {
+        if (!s->rtp_source)
+                return;
+        int r = sd_event_source_set_enabled(s->rtp_source, watch ? SD_EVENT_ON : SD_EVENT_OFF);
+        if (r < 0)
+                log_warning_errno(r, "Stream %u: cannot %s the RTP socket, ignoring: %m", s->id,
+                                  watch ? "watch" : "stop watching");
 }
 
 /* ---- RTCP ---- */
@@ -314,22 +387,21 @@ static void receive_rtcp(Stream *s, const uint8_t *buf, size_t len) {
                 log_info("Stream %u: the peer sent RTCP BYE", s->id);
 }
 
+/* One datagram per wake-up, as on_rtp. */
 static int on_rtcp(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         Stream *s = userdata;
         _Alignas(8) uint8_t buf[RTCP_PACKET_MAX + 1];
 
-        for (unsigned i = 0; i < RECV_BATCH; i++) {
-                ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
-                size_t size = (size_t) n;
-                if (n < 0)
-                        break;
-                if (size > RTCP_PACKET_MAX) {
-                        s->invalid_packets++;
-                        continue;
-                }
-                if (unprotect(s, true, buf, &size))
-                        receive_rtcp(s, buf, size);
+        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+        size_t size = (size_t) n;
+        if (n < 0)
+                return 0;
+        if (size > RTCP_PACKET_MAX) {
+                s->invalid_packets++;
+                return 0;
         }
+        if (unprotect(s, true, buf, &size))
+                receive_rtcp(s, buf, size);
         return 0;
 }
 
@@ -460,9 +532,13 @@ int stream_io_start(Stream *s) {
                 (void) setsockopt(s->rtp_fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
         else
                 (void) setsockopt(s->rtp_fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos));
+        if (setsockopt(s->rtp_fd, SOL_SOCKET, SO_TIMESTAMPNS, &(int) { 1 }, sizeof(int)) < 0)
+                log_debug_errno(errno, "Stream %u: no receive time stamps, ignoring: %m", s->id);
         int r = sd_event_add_io(e, &s->rtp_source, s->rtp_fd, EPOLLIN, on_rtp, s);
         if (r >= 0)
                 r = sd_event_add_io(e, &s->rtcp_source, s->rtcp_fd, EPOLLIN, on_rtcp, s);
+        if (r >= 0 && s->manager->audio)
+                stream_io_watch(s, false); /* the audio thread's periods poll it */
         return r;
 }
 
