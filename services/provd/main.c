@@ -28,9 +28,10 @@ static void help(void) {
 static int print_interfaces(void) {
         _cleanup_(freep) char *config = bus_introspect_interface(&provd_config_interface);
         _cleanup_(freep) char *provision = bus_introspect_interface(&provd_provision_interface);
-        if (!config || !provision)
+        _cleanup_(freep) char *certificates = bus_introspect_interface(&provd_certificates_interface);
+        if (!config || !provision || !certificates)
                 return log_oom();
-        printf("<node>\n%s%s</node>\n", config, provision);
+        printf("<node>\n%s%s%s</node>\n", config, provision, certificates);
         return 0;
 }
 
@@ -142,6 +143,8 @@ static int run(int argc, char *argv[]) {
         /* Provision1 first: deskphone-session counts provd as ready once it owns Config1 */
         r = provision_bus_register(&p);
         if (r >= 0)
+                r = certstore_bus_register(&p, arg_state_dir);
+        if (r >= 0)
                 r = provd_bus_register(&p);
         if (r < 0) {
                 log_error_errno(r, "Failed to register on the bus: %m");
@@ -159,6 +162,7 @@ static int run(int argc, char *argv[]) {
 finish:
         provision_free(p.provision);
         bus_free(p.bus);
+        certstore_free(p.certs);
         store_free(p.store);
         sd_event_unref(p.event);
         return r;

@@ -180,6 +180,14 @@ static int outbound_proxy(const Account *a, char **ret) {
 
 static void schedule_retry(Account *a, uint64_t usec);
 
+/* Over TLS a keep-alive must be a SIP request inside the connection (sofia's TLS
+ * transport has no CRLF ping): OPTIONS, whatever nat.udp_update_enable asks for,
+ * unless it is 0. */
+static bool options_keepalive(const Account *a) {
+        return a->settings.keepalive == KEEPALIVE_OPTIONS ||
+               (a->settings.keepalive != KEEPALIVE_OFF && current_server(a)->transport == SIP_TRANSPORT_TLS);
+}
+
 static int send_register(Account *a) {
         const ServerSettings *s = current_server(a);
         _cleanup_(freep) char *aor = NULL, *registrar = NULL, *proxy = NULL;
@@ -195,19 +203,21 @@ static int send_register(Account *a) {
                 .aor = aor,
                 .display_name = a->settings.display_name,
                 .registrar = registrar,
-                .proxy = proxy,
+                /* also where keep-alive OPTIONS go (else to the AOR's host, on the default port) */
+                .proxy = proxy ?: registrar,
                 .contact_user = a->settings.user_name,
                 .contact_params = account_contact_params(a),
                 .auth_user = a->settings.auth_name,
                 .password = a->settings.password,
                 .expires = s->expires,
                 .keepalive_ms = a->settings.keepalive == KEEPALIVE_OFF ? 0 : a->settings.keepalive_interval * 1000,
-                .options_keepalive = a->settings.keepalive == KEEPALIVE_OPTIONS,
+                .options_keepalive = options_keepalive(a),
         };
         r = sip_registration_new(a->manager->stack, &p, a, &a->reg);
         if (r < 0)
                 return r;
         a->register_started = now_usec();
+        a->tls_generation = a->manager->tls_generation;
         log_info("Account %u: registering %s at %s", a->index, aor, registrar);
         return 0;
 }
@@ -226,6 +236,16 @@ int account_start(Account *a) {
                 a->server = !a->server;
 
         a->reg = sip_registration_release(a->reg, false);
+        if (account_transport(a) == SIP_TRANSPORT_TLS && a->manager->tls_unsupported) {
+                /* never over UDP or TCP instead; a restart with the right sofia-sip is needed */
+                set_expires(a, 0);
+                set_state(a, ACCOUNT_FAILED, "TLS unavailable: unsupported sofia-sip");
+                account_emit(a, "Uri", "Server", "Transport");
+                return -EPROTONOSUPPORT;
+        }
+        a->tls_waiting = account_transport(a) == SIP_TRANSPORT_TLS && !manager_tls_ready(a->manager);
+        if (a->tls_waiting)
+                return 0; /* manager_on_certificates() starts it */
         int r = send_register(a);
         if (r < 0) {
                 char text[128];
@@ -284,12 +304,51 @@ static void on_registered(Account *a, const SipRegistrationResult *res) {
                          (double) (now_usec() - a->register_started) / 1000.0);
 }
 
+/* Where requests of the account go: the outbound proxy, else the server. */
+static void next_hop(const Account *a, const char **ret_host, unsigned *ret_port) {
+        if (a->settings.outbound_proxy_enable && a->settings.outbound_proxy_address &&
+            *a->settings.outbound_proxy_address) {
+                *ret_host = a->settings.outbound_proxy_address;
+                *ret_port = a->settings.outbound_proxy_port;
+        } else {
+                *ret_host = current_server(a)->address;
+                *ret_port = current_server(a)->port;
+        }
+}
+
+/* "503 TLS: name mismatch" when a 503 came from a TLS connection that failed:
+ * the SIP status stays, the reason is TLS's. */
+static void failure_text(const Account *a, const SipRegistrationResult *res, char *buf, size_t size) {
+        _cleanup_(freep) char *tls = NULL;
+        const char *host;
+        unsigned port;
+
+        /* nua reports its own 503 with a message of its own: "local" is not reliable here */
+        if (res->status == 503 && account_transport(a) == SIP_TRANSPORT_TLS) {
+                next_hop(a, &host, &port);
+                (void) manager_tls_reason(a->manager, host, port, a->register_started, &tls);
+        }
+        if (res->keepalive)
+                snprintf(buf, size, "%u %s (keep-alive)", res->status, res->phrase);
+        else
+                snprintf(buf, size, "%u %s", res->status, tls ?: res->phrase);
+}
+
+/* The other server, if it is configured and would not take TLS away. */
+static bool can_fail_over(const Account *a) {
+        const ServerSettings *other = &a->settings.server[!a->server];
+
+        if (!server_configured(a, !a->server))
+                return false;
+        return current_server(a)->transport != SIP_TRANSPORT_TLS || other->transport == SIP_TRANSPORT_TLS;
+}
+
 static void on_failed(Account *a, const SipRegistrationResult *res) {
-        char text[160];
+        char text[192];
         /* no answer, a transport error, or a server error: reasons to try the other server */
         bool no_answer = res->local || res->status == 408 || (res->status >= 500 && res->status < 600);
 
-        snprintf(text, sizeof(text), "%u %s", res->status, res->phrase);
+        failure_text(a, res, text, sizeof(text));
         log_warning("Account %u: registration failed: %s", a->index, text);
         a->reg = sip_registration_release(a->reg, false);
         a->failures++;
@@ -298,7 +357,7 @@ static void on_failed(Account *a, const SipRegistrationResult *res) {
         set_state(a, ACCOUNT_FAILED, text);
 
         const ServerSettings *s = current_server(a);
-        if (no_answer && s->retry_counts > 0 && a->no_answer >= s->retry_counts && server_configured(a, !a->server)) {
+        if (no_answer && s->retry_counts > 0 && a->no_answer >= s->retry_counts && can_fail_over(a)) {
                 a->server = !a->server;
                 a->no_answer = 0;
                 log_notice("Account %u: failing over to server %u (%s:%u)", a->index, a->server + 1,
@@ -314,6 +373,20 @@ void account_on_registration(Account *a, const SipRegistrationResult *res) {
                 on_registered(a, res);
         else
                 on_failed(a, res);
+}
+
+void account_on_tls_changed(Account *a) {
+        if (!account_can_register(a) || account_transport(a) != SIP_TRANSPORT_TLS)
+                return;
+        if (a->tls_waiting) {
+                (void) account_start(a);
+                return;
+        }
+        if (a->tls_generation == a->manager->tls_generation || (!a->reg && a->state != ACCOUNT_FAILED))
+                return;
+        log_info("Account %u: registering again with the new TLS settings", a->index);
+        a->failures = a->no_answer = 0;
+        (void) account_start(a);
 }
 
 int account_register_now(Account *a, BusError *error) {

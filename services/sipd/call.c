@@ -173,6 +173,12 @@ static void end_with_status(Call *c, unsigned status, const char *phrase) {
 
 /* ---- media ---- */
 
+/* account.N.srtp_encryption; direct IP calls (account 0) have no such key: off. */
+static SdpSrtpMode call_srtp_mode(Call *c) {
+        Account *a = c->account ? manager_account(c->manager, c->account) : NULL;
+        return a && a->settings.srtp < _SDP_SRTP_MODE_MAX ? (SdpSrtpMode) a->settings.srtp : SDP_SRTP_OFF;
+}
+
 static int request_stream(Call *c) {
         static char * const direct_codecs[] = { (char *) "G722", (char *) "PCMU", (char *) "PCMA", NULL };
         Account *a = c->account ? manager_account(c->manager, c->account) : NULL;
@@ -181,11 +187,38 @@ static int request_stream(Call *c) {
                 .account = c->account,
                 .codecs = a ? a->settings.codecs : direct_codecs,
                 .ptime = a ? a->settings.ptime : 20,
-                /* the seam for SRTP (account.N.srtp_encryption): "off" until the security issue */
-                .srtp = "off",
+                .srtp = sdp_srtp_mode_to_string(call_srtp_mode(c)),
                 .bind = c->bind,
         };
         return media_create_stream(c->manager, c->id, &o);
+}
+
+/* A new offer or answer with SRTP gets new keys first (RFC 4568 7.1.4, Stream.NewKeys). */
+static bool wants_new_keys(const Call *c) {
+        return c->stream && c->local && c->local->srtp != SDP_SRTP_OFF && c->local->n_crypto > 0;
+}
+
+/* Our a=crypto lines from Stream.NewKeys in place of the old ones; all or nothing. */
+static int replace_keys(Call *c, char * const *crypto) {
+        SdpLocal *l = malloc(sizeof(SdpLocal));
+        int r = 0;
+
+        if (!l)
+                return -ENOMEM;
+        *l = *c->local;
+        explicit_bzero(l->crypto, sizeof(l->crypto));
+        l->n_crypto = 0;
+        for (size_t i = 0; r >= 0 && crypto[i]; i++)
+                r = sdp_local_add_crypto(l, crypto[i]);
+        if (r >= 0 && l->n_crypto == 0)
+                r = -EBADMSG;
+        if (r >= 0) {
+                sdp_local_erase(c->local);
+                *c->local = *l;
+        }
+        sdp_local_erase(l);
+        free(l);
+        return r;
 }
 
 static void apply_negotiated(Call *c, const SdpNegotiated *n) {
@@ -219,6 +252,18 @@ static int take_answer(Call *c, const char *sdp, size_t size, SdpError *err) {
         sdp_session_free(c->remote);
         c->remote = TAKE_PTR(answer);
         return 0;
+}
+
+/* End a call whatever state it is in: BYE, CANCEL or an error response. */
+static void hang_up_now(Call *c) {
+        bool answered = c->state == CALL_ACTIVE || c->state == CALL_HELD ||
+                        (c->state == CALL_INCOMING && c->answer_wanted && c->local);
+        if (c->sip && answered)
+                (void) sip_call_bye(c->sip);
+        else if (c->sip && c->direction == CALL_OUTGOING_DIRECTION)
+                (void) sip_call_cancel(c->sip);
+        else if (c->sip)
+                (void) sip_call_respond(c->sip, 500, "Media Service Unavailable", NULL);
 }
 
 static void fail_media(Call *c, const char *message) {
@@ -465,7 +510,13 @@ void call_on_stream_created(Call *c, int error, const char *message, const char 
                 return;
         }
         *c->local = *local;
-        log_debug("Call %u: media stream %s on %s port %u", c->id, stream, local->address, local->port);
+        c->local->srtp = call_srtp_mode(c);
+        if (c->local->srtp != SDP_SRTP_OFF && c->local->n_crypto == 0) {
+                fail_media(c, "the media service gave no SRTP keys");
+                return;
+        }
+        log_debug("Call %u: media stream %s on %s port %u, SRTP %s", c->id, stream, local->address, local->port,
+                  sdp_srtp_mode_to_string(c->local->srtp));
         if (c->direction == CALL_OUTGOING_DIRECTION) {
                 outgoing_stream_ready(c);
                 return;
@@ -481,17 +532,28 @@ void call_on_stream_failed(Call *c, int error, const char *message) {
         if (!call_is_live(c))
                 return;
         /* the stream is broken: the call cannot carry audio */
-        bool answered = c->state == CALL_ACTIVE || c->state == CALL_HELD ||
-                        (c->state == CALL_INCOMING && c->answer_wanted && c->local);
-        if (c->sip && answered)
-                (void) sip_call_bye(c->sip);
-        else if (c->sip && c->direction == CALL_OUTGOING_DIRECTION)
-                (void) sip_call_cancel(c->sip);
-        else if (c->sip)
-                (void) sip_call_respond(c->sip, 500, "Media Service Unavailable", NULL);
+        hang_up_now(c);
         free(c->stream);
         c->stream = NULL;
         call_end(c, "media service unavailable");
+}
+
+/* What mediad really does on the wire, after each Start/Update. */
+void call_on_media_encryption(Call *c, const char *encryption) {
+        const char *e = startswith(encryption, "srtp:") ? "srtp" : "none";
+
+        if (!call_is_live(c))
+                return;
+        if (!streq_ptr(c->media_encryption, e)) {
+                c->media_encryption = e;
+                call_emit(c, "MediaEncryption");
+                log_info("Call %u: media %s", c->id, streq(e, "none") ? "in the clear" : encryption);
+        }
+        if (streq(e, "none") && c->local && c->local->srtp == SDP_SRTP_COMPULSORY) {
+                log_warning("Call %u: SRTP is compulsory but the media is not encrypted, hanging up", c->id);
+                hang_up_now(c);
+                call_end(c, "SRTP is compulsory but the media is not encrypted");
+        }
 }
 
 /* ---- what the user does ---- */
@@ -550,26 +612,41 @@ int call_hangup(Call *c, BusError *error) {
         return 0;
 }
 
-static int send_reinvite(Call *c, SdpDirection d, CallReinvite what) {
+/* The re-INVITE of c->reinvite with c->local as it is now; undone on failure. */
+static int offer_reinvite(Call *c) {
         _cleanup_(erase_and_freep) char *offer = NULL;
-        SdpDirection old = c->local->direction;
 
-        c->local->direction = d;
-        int r = sdp_make_offer(c->local, &c->origin, &offer);
+        int r = c->sip ? sdp_make_offer(c->local, &c->origin, &offer) : -ESTALE;
         if (r >= 0)
                 r = sip_call_reinvite(c->sip, offer);
         if (r < 0) {
-                c->local->direction = old;
-                return r;
+                c->local->direction = c->reinvite == REINVITE_HOLD ? SDP_DIRECTION_SENDRECV : SDP_DIRECTION_SENDONLY;
+                c->reinvite = REINVITE_NONE;
         }
+        return r;
+}
+
+static int send_reinvite(Call *c, SdpDirection d, CallReinvite what) {
+        c->local->direction = d;
         c->reinvite = what;
-        return 0;
+        if (wants_new_keys(c)) {
+                int r = media_stream_new_keys(c->manager, c->id, c->stream, MEDIA_KEYS_FOR_REINVITE);
+                if (r >= 0)
+                        return 0; /* sent from call_on_new_keys() */
+                log_warning_errno(r, "Call %u: cannot ask for new SRTP keys, offering the old ones: %m", c->id);
+        }
+        return offer_reinvite(c);
+}
+
+/* A re-INVITE (ours, or the peer's we answer) is under way. */
+static bool being_changed(const Call *c) {
+        return c->reinvite != REINVITE_NONE || c->offer || c->offer_in_answer || !c->sip || !c->local;
 }
 
 int call_hold(Call *c, BusError *error) {
         if ((c->state != CALL_ACTIVE && c->state != CALL_HELD) || c->local_hold)
                 return wrong_state(c, error, "only an active call can be put on hold");
-        if (c->reinvite != REINVITE_NONE || !c->sip || !c->local)
+        if (being_changed(c))
                 return bus_error_set(error, -EALREADY, "Call %u is being changed, try again", c->id);
         return send_reinvite(c, SDP_DIRECTION_SENDONLY, REINVITE_HOLD);
 }
@@ -577,7 +654,7 @@ int call_hold(Call *c, BusError *error) {
 int call_resume(Call *c, BusError *error) {
         if (c->state != CALL_HELD || !c->local_hold)
                 return wrong_state(c, error, "only a call we put on hold can be resumed");
-        if (c->reinvite != REINVITE_NONE || !c->sip || !c->local)
+        if (being_changed(c))
                 return bus_error_set(error, -EALREADY, "Call %u is being changed, try again", c->id);
         return send_reinvite(c, SDP_DIRECTION_SENDRECV, REINVITE_RESUME);
 }
@@ -667,28 +744,31 @@ static void on_ack(Call *c, const SipCallEvent *e) {
                 set_state(c, CALL_ACTIVE);
 }
 
-/* The peer's re-INVITE: answer it with the same stream. */
-static void on_reinvite(Call *c, const SipCallEvent *e) {
-        _cleanup_(sdp_session_freep) SdpSession *offer = NULL;
+/* Our offer in the 200 to a re-INVITE without SDP; the answer comes with the ACK. */
+static void offer_in_200(Call *c) {
+        _cleanup_(erase_and_freep) char *text = NULL;
+
+        c->offer_in_answer = false;
+        if (!c->sip)
+                return;
+        if (sdp_make_offer(c->local, &c->origin, &text) < 0) {
+                (void) sip_call_respond(c->sip, 500, NULL, NULL);
+                return;
+        }
+        c->offer_in_answer = true;
+        (void) sip_call_respond(c->sip, 200, NULL, text);
+}
+
+/* The answer to the peer's re-INVITE, whose offer waits in c->offer. */
+static void answer_reinvite(Call *c) {
+        _cleanup_(sdp_session_freep) SdpSession *offer = TAKE_PTR(c->offer);
         _cleanup_(erase_and_freep) char *text = NULL;
         SdpNegotiated n;
         SdpError err = {};
 
-        if (c->reinvite != REINVITE_NONE || !c->local || (c->state != CALL_ACTIVE && c->state != CALL_HELD)) {
-                (void) sip_call_respond(c->sip, 491, NULL, NULL);
+        if (!c->sip || !offer)
                 return;
-        }
-        if (!e->sdp) {
-                if (sdp_make_offer(c->local, &c->origin, &text) < 0) {
-                        (void) sip_call_respond(c->sip, 500, NULL, NULL);
-                        return;
-                }
-                c->offer_in_answer = true;
-                (void) sip_call_respond(c->sip, 200, NULL, text);
-                return;
-        }
-        if (sdp_parse(e->sdp, e->sdp_size, &offer, &err) < 0 ||
-            sdp_answer(offer, c->local, &c->origin, &n, &text, &err) < 0) {
+        if (sdp_answer(offer, c->local, &c->origin, &n, &text, &err) < 0) {
                 log_notice("Call %u: refusing a re-INVITE: %s", c->id, err.reason);
                 (void) sip_call_respond(c->sip, err.status ?: 488, NULL, NULL);
                 return;
@@ -701,6 +781,56 @@ static void on_reinvite(Call *c, const SipCallEvent *e) {
         sdp_session_free(c->remote);
         c->remote = TAKE_PTR(offer);
         update_hold_state(c);
+}
+
+/* The peer's re-INVITE: answered with the same stream, and new SRTP keys when its
+ * SDP changed (an unchanged one, a session refresh, gets the same answer). */
+static void on_reinvite(Call *c, const SipCallEvent *e) {
+        _cleanup_(sdp_session_freep) SdpSession *offer = NULL;
+        SdpError err = {};
+
+        if (being_changed(c) || (c->state != CALL_ACTIVE && c->state != CALL_HELD)) {
+                (void) sip_call_respond(c->sip, 491, NULL, NULL);
+                return;
+        }
+        if (!e->sdp) {
+                c->offer_in_answer = true; /* also: a re-INVITE is being answered */
+                if (!wants_new_keys(c) ||
+                    media_stream_new_keys(c->manager, c->id, c->stream, MEDIA_KEYS_FOR_OFFER_IN_ANSWER) < 0)
+                        offer_in_200(c);
+                return;
+        }
+        if (sdp_parse(e->sdp, e->sdp_size, &offer, &err) < 0) {
+                log_notice("Call %u: refusing a re-INVITE: %s", c->id, err.reason);
+                (void) sip_call_respond(c->sip, err.status ?: 488, NULL, NULL);
+                return;
+        }
+        bool changed = !c->remote || sdp_session_changed(c->remote, offer);
+        c->offer = TAKE_PTR(offer);
+        if (!changed || !wants_new_keys(c) ||
+            media_stream_new_keys(c->manager, c->id, c->stream, MEDIA_KEYS_FOR_ANSWER) < 0)
+                answer_reinvite(c);
+}
+
+void call_on_new_keys(Call *c, MediaKeysFor purpose, int error, const char *message, char * const *crypto) {
+        if (!call_is_live(c) || !c->local)
+                return;
+        int r = error < 0 ? error : replace_keys(c, crypto);
+        if (r < 0)
+                log_warning("Call %u: no new SRTP keys (%s), the old ones stay", c->id,
+                            error < 0 ? message : strerror(-r));
+        switch (purpose) {
+        case MEDIA_KEYS_FOR_REINVITE:
+                if (c->reinvite != REINVITE_NONE && offer_reinvite(c) < 0)
+                        log_warning("Call %u: cannot send the re-INVITE", c->id);
+                break;
+        case MEDIA_KEYS_FOR_ANSWER:
+                answer_reinvite(c);
+                break;
+        case MEDIA_KEYS_FOR_OFFER_IN_ANSWER:
+                offer_in_200(c);
+                break;
+        }
 }
 
 static void on_terminated(Call *c, const SipCallEvent *e) {

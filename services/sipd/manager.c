@@ -9,6 +9,7 @@
  * every Config1.Changed and whenever provd (re)appears. Each account compares
  * its new settings with the old ones and re-registers only when they differ.
  */
+#include "certificates.h"
 #include "log.h"
 #include "sipd.h"
 #include "util.h"
@@ -44,6 +45,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->stop_timer);
         sd_event_source_disable_unref(m->listen_retry);
         sip_stack_set_manager(m->stack, NULL);
+        certificates_free(m->certs);
+        manager_tls_done(m);
         settings_done(&m->settings);
         sd_event_unref(m->event);
         free(m);
@@ -185,7 +188,8 @@ static int on_listen_retry(sd_event_source *s, uint64_t usec, void *userdata);
 static void start_stack(Manager *m) {
         if (m->stopping || sip_stack_is_listening(m->stack))
                 return;
-        int r = sip_stack_listen(m->stack, m->settings.listen_address, m->settings.listen_port);
+        int r = sip_stack_listen(m->stack, m->settings.listen_address, m->settings.listen_port,
+                                 m->settings.tls_listen_port);
         if (r < 0) {
                 log_warning("Trying again in %llu s", LISTEN_RETRY_USEC / USEC_PER_SEC);
                 m->listen_retry = sd_event_source_disable_unref(m->listen_retry);
@@ -206,7 +210,7 @@ static int on_listen_retry(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 static void apply_settings(Manager *m, Settings *s) {
-        unsigned old_port = m->settings.listen_port;
+        unsigned old_port = m->settings.listen_port, old_tls_port = m->settings.tls_listen_port;
 
         apply_log_level(s);
         settings_done(&m->settings);
@@ -215,13 +219,20 @@ static void apply_settings(Manager *m, Settings *s) {
         if (m->have_settings && old_port != m->settings.listen_port)
                 log_notice("sip.listen_port changed to %u: takes effect when sipd restarts",
                            m->settings.listen_port);
+        if (m->have_settings && old_tls_port != m->settings.tls_listen_port)
+                log_notice("sip.tls_listen_port changed to %u: takes effect when sipd restarts",
+                           m->settings.tls_listen_port);
         m->have_settings = true;
+        /* before the stack exists (its TLS transport uses the configuration at once) */
+        bool tls_changed = manager_configure_tls(m) > 0;
         start_stack(m);
         for (unsigned i = 0; i < SIPD_N_ACCOUNTS; i++) {
                 int r = account_apply_settings(m->accounts[i], &m->settings.account[i]);
                 if (r < 0)
                         log_warning_errno(r, "Account %u: cannot apply its settings: %m", i + 1);
         }
+        if (tls_changed)
+                manager_tls_restart_accounts(m);
 }
 
 static void fetch_config(Manager *m);
@@ -319,9 +330,10 @@ static void on_name_owner_changed(Bus *bus, DBusMessage *msg, void *userdata) {
                                    DBUS_TYPE_STRING, &new_owner, DBUS_TYPE_INVALID) ||
             !streq(name, CONFIG1_NAME) || !*new_owner)
                 return;
-        log_debug("provd appeared on the bus, fetching the configuration");
+        log_debug("provd appeared on the bus, fetching the configuration and the certificates");
         m->fetch_retry = sd_event_source_disable_unref(m->fetch_retry);
         fetch_config(m);
+        certificates_fetch(m->certs);
 }
 
 static int watch_config(Manager *m) {
@@ -348,9 +360,12 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
         r = watch_config(m);
+        if (r >= 0)
+                r = certificates_new(m, m->bus, &m->certs);
         if (r < 0)
                 return log_error_errno(r, "Failed to follow the configuration: %m");
         fetch_config(m);
+        certificates_fetch(m->certs);
         return 0;
 }
 

@@ -11,6 +11,7 @@ typedef struct MediaReply {
         Manager *manager;
         unsigned call_id;
         char *stream;
+        MediaKeysFor purpose;           /* NewKeys */
 } MediaReply;
 
 static MediaReply *media_reply_new(Manager *m, unsigned call_id, const char *stream) {
@@ -280,10 +281,12 @@ int media_append_remote(DBusMessageIter *iter, const SdpNegotiated *n) {
                 r = append_dict_entry(&dict, "direction", DBUS_TYPE_STRING, &direction);
         if (r >= 0)
                 r = append_dict_entry(&dict, "dtmf_payload_type", DBUS_TYPE_UINT32, &dtmf);
-        if (r >= 0 && n->srtp) {
-                const char *crypto = n->remote_crypto.value;
+        /* always: "" turns SRTP off (a re-INVITE may do that, when it is optional) */
+        const char *crypto = n->srtp ? n->remote_crypto.value : "", *local_crypto = n->local_crypto.value;
+        if (r >= 0)
                 r = append_dict_entry(&dict, "crypto", DBUS_TYPE_STRING, &crypto);
-        }
+        if (r >= 0 && n->srtp)
+                r = append_dict_entry(&dict, "local_crypto", DBUS_TYPE_STRING, &local_crypto);
         if (r < 0) {
                 dbus_message_iter_abandon_container(iter, &dict);
                 return r;
@@ -304,6 +307,53 @@ static void on_stream_reply(Bus *bus, DBusMessage *reply, int error, void *userd
         media_reply_free(mr);
 }
 
+/* The stream's Encryption after Start/Update: what is on the wire, not what SDP said. */
+static void on_encryption(Bus *bus, DBusMessage *reply, int error, void *userdata) {
+        MediaReply *mr = userdata;
+        Call *c = manager_find_call(mr->manager, mr->call_id);
+        DBusMessageIter iter, v;
+        const char *value = NULL;
+
+        if (error >= 0 && dbus_message_has_signature(reply, "v") && dbus_message_iter_init(reply, &iter)) {
+                dbus_message_iter_recurse(&iter, &v);
+                if (dbus_message_iter_get_arg_type(&v) == DBUS_TYPE_STRING)
+                        dbus_message_iter_get_basic(&v, &value);
+        }
+        if (!value)
+                log_warning("Cannot read the encryption of media stream %s: %s", mr->stream,
+                            error < 0 ? error_text(reply, error) : "not a string");
+        else if (c)
+                call_on_media_encryption(c, value);
+        media_reply_free(mr);
+}
+
+static int get_encryption(MediaReply *mr) {
+        const char *iface = MEDIA1_STREAM_IFACE, *name = "Encryption";
+        DBusMessage *msg = dbus_message_new_method_call(MEDIA1_NAME, mr->stream, "org.freedesktop.DBus.Properties",
+                                                        "Get");
+
+        if (!msg || !dbus_message_append_args(msg, DBUS_TYPE_STRING, &iface, DBUS_TYPE_STRING, &name,
+                                              DBUS_TYPE_INVALID)) {
+                if (msg)
+                        dbus_message_unref(msg);
+                media_reply_free(mr);
+                return -ENOMEM;
+        }
+        return send_call(mr->manager, msg, on_encryption, mr);
+}
+
+static void on_started(Bus *bus, DBusMessage *reply, int error, void *userdata) {
+        MediaReply *mr = userdata;
+
+        if (error < 0) {
+                on_stream_reply(bus, reply, error, mr);
+                return;
+        }
+        int r = get_encryption(mr);
+        if (r < 0)
+                log_warning_errno(r, "Cannot ask for the encryption of a media stream: %m");
+}
+
 int media_stream_start(Manager *m, unsigned call_id, const char *stream, const SdpNegotiated *n, bool update) {
         DBusMessage *msg = dbus_message_new_method_call(MEDIA1_NAME, stream, MEDIA1_STREAM_IFACE,
                                                         update ? "Update" : "Start");
@@ -317,7 +367,38 @@ int media_stream_start(Manager *m, unsigned call_id, const char *stream, const S
                 dbus_message_unref(msg);
                 return r;
         }
-        return send_call(m, msg, on_stream_reply, media_reply_new(m, call_id, stream));
+        return send_call(m, msg, on_started, media_reply_new(m, call_id, stream));
+}
+
+static void on_new_keys(Bus *bus, DBusMessage *reply, int error, void *userdata) {
+        MediaReply *mr = userdata;
+        Call *c = manager_find_call(mr->manager, mr->call_id);
+        _cleanup_(strv_freep) char **crypto = NULL;
+        DBusMessageIter iter;
+
+        if (error >= 0 && (!dbus_message_has_signature(reply, "as") || !dbus_message_iter_init(reply, &iter) ||
+                           bus_read_strv(&iter, &crypto) < 0))
+                error = -EBADMSG;
+        if (c)
+                call_on_new_keys(c, mr->purpose, error, error < 0 ? error_text(reply, error) : NULL,
+                                 error < 0 ? NULL : crypto);
+        for (size_t i = 0; crypto && crypto[i]; i++)
+                explicit_bzero(crypto[i], strlen(crypto[i]));
+        media_reply_free(mr);
+}
+
+int media_stream_new_keys(Manager *m, unsigned call_id, const char *stream, MediaKeysFor purpose) {
+        DBusMessage *msg = dbus_message_new_method_call(MEDIA1_NAME, stream, MEDIA1_STREAM_IFACE, "NewKeys");
+        MediaReply *mr = media_reply_new(m, call_id, stream);
+
+        if (!msg) {
+                if (mr)
+                        media_reply_free(mr);
+                return -ENOMEM;
+        }
+        if (mr)
+                mr->purpose = purpose;
+        return send_call(m, msg, on_new_keys, mr);
 }
 
 int media_stream_hold(Manager *m, unsigned call_id, const char *stream, SdpDirection d) {

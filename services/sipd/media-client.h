@@ -27,11 +27,21 @@ typedef struct MediaOptions {
         const char *bind;       /* local address; NULL: mediad's default */
 } MediaOptions;
 
+/* What new SRTP keys are for (Stream.NewKeys before a new offer or answer, RFC 4568 7.1.4). */
+typedef enum MediaKeysFor {
+        MEDIA_KEYS_FOR_REINVITE,        /* our re-INVITE's offer */
+        MEDIA_KEYS_FOR_ANSWER,          /* the answer to the peer's re-INVITE (its offer in c->offer) */
+        MEDIA_KEYS_FOR_OFFER_IN_ANSWER, /* our offer in the 200 to a re-INVITE without SDP */
+} MediaKeysFor;
+
 /* CreateStream; call_on_stream_created() gets the answer. */
 int media_create_stream(Manager *m, unsigned call_id, const MediaOptions *o);
 /* Start (first time) or Update (later) with the negotiated remote side;
- * call_on_stream_failed() hears about errors. */
+ * call_on_stream_failed() hears about errors, call_on_media_encryption() what
+ * the stream then has on the wire (its Encryption property). */
 int media_stream_start(Manager *m, unsigned call_id, const char *stream, const SdpNegotiated *n, bool update);
+/* Stream.NewKeys; call_on_new_keys() gets them. */
+int media_stream_new_keys(Manager *m, unsigned call_id, const char *stream, MediaKeysFor purpose);
 int media_stream_hold(Manager *m, unsigned call_id, const char *stream, SdpDirection d);
 /* Release the stream; errors are only logged. */
 int media_stream_stop(Manager *m, const char *stream);
@@ -44,3 +54,7 @@ int media_parse_local(DBusMessageIter *iter, SdpLocal *l);
 /* Implemented by call.c. local is NULL on error; the callee may keep neither pointer. */
 void call_on_stream_created(Call *c, int error, const char *message, const char *stream, const SdpLocal *local);
 void call_on_stream_failed(Call *c, int error, const char *message);
+/* "none" or "srtp:<SUITE>", as mediad says after Start/Update. */
+void call_on_media_encryption(Call *c, const char *encryption);
+/* crypto: NULL-terminated a=crypto values (secret; wiped and freed by the caller), NULL on error. */
+void call_on_new_keys(Call *c, MediaKeysFor purpose, int error, const char *message, char * const *crypto);

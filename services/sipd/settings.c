@@ -85,6 +85,9 @@ static int server_from_dict(const Dict *d, unsigned n, unsigned m, ServerSetting
         s->retry_counts = to_unsigned(GET(d, "3", "account.%u.sip_server.%u.retry_counts", n, m), 3, 0, 20);
         s->naptr = t == 3;
         s->transport = t == 1 ? SIP_TRANSPORT_TCP : t == 2 ? SIP_TRANSPORT_TLS : SIP_TRANSPORT_UDP;
+        /* As Yealink: TLS on the key's default port means the TLS port (RFC 3261 26.2). */
+        if (s->transport == SIP_TRANSPORT_TLS && s->port == 5060)
+                s->port = SIP_TLS_DEFAULT_PORT;
         return dup_to(&s->address, GET(d, "", "account.%u.sip_server.%u.address", n, m));
 }
 
@@ -166,6 +169,14 @@ static int account_from_dict(const Dict *d, unsigned n, AccountSettings *a) {
         return codecs_from_dict(d, n, a);
 }
 
+static int security_from_dict(const Dict *d, SecuritySettings *s) {
+        s->trust_certificates = to_bool(GET(d, "1", "static.security.trust_certificates"), true);
+        s->ca_cert = to_unsigned(GET(d, "2", "static.security.ca_cert"), 2, 0, 2);
+        s->cn_validation = to_bool(GET(d, "1", "static.security.cn_validation"), true);
+        s->dev_cert = to_bool(GET(d, "0", "static.security.dev_cert"), false);
+        return dup_to(&s->ca_dir, GET(d, "", "deskphone.security.ca_dir"));
+}
+
 int settings_from_dict(char * const *keys, char * const *values, Settings *ret) {
         Settings s = {};
         Dict d = {};
@@ -175,9 +186,12 @@ int settings_from_dict(char * const *keys, char * const *values, Settings *ret) 
         if (r < 0)
                 return r;
         s.listen_port = to_unsigned(GET(&d, "5060", "sip.listen_port"), 5060, 1, 65535);
+        s.tls_listen_port = to_unsigned(GET(&d, "5061", "sip.tls_listen_port"), 5061, 1, 65535);
         s.call_waiting = to_bool(GET(&d, "1", "call_waiting.enable"), true);
         s.direct_ip_calls = to_bool(GET(&d, "1", "features.direct_ip_call_enable"), true);
         r = dup_to(&s.listen_address, GET(&d, "", "deskphone.sip.listen_address"));
+        if (r >= 0)
+                r = security_from_dict(&d, &s.security);
         if (r < 0) {
                 free(d.pairs);
                 return r;
@@ -216,6 +230,7 @@ void settings_done(Settings *s) {
                 account_settings_done(&s->account[n]);
         free(s->listen_address);
         free(s->log_level);
+        free(s->security.ca_dir);
         *s = (Settings){};
 }
 
@@ -261,6 +276,11 @@ bool account_settings_same_registration(const AccountSettings *a, const AccountS
                streq_ptr(a->outbound_proxy_address, b->outbound_proxy_address) &&
                a->outbound_proxy_port == b->outbound_proxy_port && a->retry_interval == b->retry_interval &&
                a->keepalive == b->keepalive && a->keepalive_interval == b->keepalive_interval;
+}
+
+bool security_settings_same(const SecuritySettings *a, const SecuritySettings *b) {
+        return a->trust_certificates == b->trust_certificates && a->ca_cert == b->ca_cert &&
+               a->cn_validation == b->cn_validation && a->dev_cert == b->dev_cert && streq_ptr(a->ca_dir, b->ca_dir);
 }
 
 bool account_settings_has_server(const AccountSettings *a) {

@@ -23,9 +23,11 @@ typedef enum SipTransport {
 
 const char *sip_transport_to_string(SipTransport t); /* "udp", "tcp", "tls" */
 
+#define SIP_TLS_DEFAULT_PORT 5061
+
 typedef struct ServerSettings {
         char *address;          /* "" when not configured */
-        unsigned port;          /* 0: DNS SRV */
+        unsigned port;          /* 0: DNS SRV; for TLS, 5060 (the key's default) is taken as 5061 */
         unsigned expires;
         unsigned retry_counts;
         SipTransport transport;
@@ -59,8 +61,19 @@ typedef struct AccountSettings {
         unsigned srtp;                  /* 0 off, 1 optional, 2 compulsory */
 } AccountSettings;
 
+/* Certificates for SIP over TLS (Yealink's static.security.*). */
+typedef struct SecuritySettings {
+        bool trust_certificates;        /* only chains to a trusted CA */
+        unsigned ca_cert;               /* trusted set: 0 system CAs, 1 custom, 2 both */
+        bool cn_validation;             /* the server's name must match its certificate */
+        bool dev_cert;                  /* present the device certificate (mutual TLS) */
+        char *ca_dir;                   /* deskphone.security.ca_dir: custom CAs (PEM files); "" none */
+} SecuritySettings;
+
 typedef struct Settings {
         unsigned listen_port;
+        unsigned tls_listen_port;       /* sip.tls_listen_port */
+        SecuritySettings security;
         bool call_waiting;
         bool direct_ip_calls;
         char *listen_address;   /* deskphone.sip.listen_address; "" for all addresses */
@@ -76,5 +89,8 @@ int account_settings_copy(const AccountSettings *from, AccountSettings *to);
 
 /* Do a and b register the same way (servers, credentials, identity, proxy, timers)? */
 bool account_settings_same_registration(const AccountSettings *a, const AccountSettings *b);
+/* Do a and b verify TLS peers the same way? */
+bool security_settings_same(const SecuritySettings *a, const SecuritySettings *b);
+
 /* Does the account have a server to register with? */
 bool account_settings_has_server(const AccountSettings *a);

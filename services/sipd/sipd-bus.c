@@ -188,7 +188,7 @@ static int call_codec(Bus *bus, DBusMessageIter *iter, void *userdata) {
 }
 
 static int call_media_encryption(Bus *bus, DBusMessageIter *iter, void *userdata) {
-        return append_string(iter, "none");
+        return append_string(iter, ((Call *) userdata)->media_encryption ?: "none");
 }
 
 static int call_start_time(Bus *bus, DBusMessageIter *iter, void *userdata) {

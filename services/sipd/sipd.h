@@ -50,6 +50,8 @@ struct Account {
         unsigned no_answer;             /* attempts in a row the current server did not answer */
         sd_event_source *retry;
         uint64_t register_started;      /* monotonic µs of the last REGISTER we started */
+        unsigned tls_generation;        /* the manager's, when that REGISTER started */
+        bool tls_waiting;               /* over TLS: waits for the certificates */
 };
 
 const char *account_state_to_string(AccountState s);
@@ -71,6 +73,8 @@ int account_domain(const Account *a, char **ret);    /* how to complete a dialle
 int account_proxy(const Account *a, char **ret);     /* where requests go: URI with transport */
 SipTransport account_transport(const Account *a);
 const char *account_contact_params(const Account *a); /* "transport=tcp" or NULL */
+/* The TLS configuration changed: a registration over TLS starts again, on a new connection. */
+void account_on_tls_changed(Account *a);
 
 /* ---- calls ---- */
 
@@ -115,6 +119,7 @@ struct Call {
         /* media */
         char *stream;                   /* Media1 stream path, once created */
         bool stream_started;
+        const char *media_encryption;   /* "none" or "srtp": the stream's Encryption (NULL: none yet) */
         SdpLocal *local;
         SdpOrigin origin;
         SdpSession *offer;              /* incoming: the offer to answer (NULL: we offer in 200) */
@@ -144,6 +149,8 @@ bool call_is_live(const Call *c);
 
 /* ---- the manager ---- */
 
+typedef struct Certificates Certificates;
+
 struct Manager {
         sd_event *event;
         Bus *bus;
@@ -160,6 +167,14 @@ struct Manager {
         unsigned next_call_id;
         bool stopping;
         sd_event_source *stop_timer;
+
+        /* SIP over TLS (security.c) */
+        Certificates *certs;            /* provd's custom CAs and device certificate */
+        unsigned tls_certs_generation;  /* of certs, when last applied */
+        bool tls_configured;
+        bool tls_unsupported;           /* not the sofia-sip we know: TLS refused */
+        SecuritySettings tls_applied;   /* what tls-gnutls.c verifies with */
+        unsigned tls_generation;        /* counts the configurations applied */
 };
 
 int manager_new(sd_event *event, Bus *bus, SipStack *stack, Manager **ret);
@@ -179,6 +194,19 @@ unsigned manager_n_live_calls(Manager *m);
 int manager_dial(Manager *m, const char *target, unsigned account, Call **ret, BusError *error);
 void manager_add_call(Manager *m, Call *c);
 void manager_remove_call(Manager *m, Call *c);
+
+/* SIP over TLS (security.c): configure tls-gnutls.c from the settings, before the
+ * stack starts and whenever they change. 1: changed while running, the
+ * connections we opened are closed: call manager_tls_restart_accounts() once
+ * the accounts have their new settings. -EPROTONOSUPPORT: this sofia-sip's TLS
+ * cannot be used (m->tls_unsupported). */
+int manager_configure_tls(Manager *m);
+void manager_tls_restart_accounts(Manager *m);
+/* Has provd said which certificates there are (TLS accounts wait until then)? */
+bool manager_tls_ready(Manager *m);
+void manager_tls_done(Manager *m);
+/* "TLS: <reason>" when the last TLS connection to host:port (0: any) since since_usec failed. */
+int manager_tls_reason(Manager *m, const char *host, unsigned port, uint64_t since_usec, char **ret);
 
 /* ---- the bus (sipd-bus.c) ---- */
 

@@ -71,6 +71,7 @@ struct SipRegistration {
 struct SipCall {
         SipHandle h;
         Call *owner;
+        char *contact;          /* ours in this dialog, or NULL (nua's) */
         bool terminated;
         bool reporting_end;     /* inside the TERMINATED callback: we free it after */
 };
@@ -86,6 +87,8 @@ struct SipStack {
         bool pumping;
         nua_t *nua;
         unsigned port;
+        unsigned tls_port;      /* 0: TLS listens on a port we do not know */
+        char *address;          /* the one address we listen on, or NULL (all) */
         bool shutting_down;
         bool shutdown_final;
         SipHandle *handles;
@@ -213,6 +216,7 @@ SipStack *sip_stack_free(SipStack *s) {
         }
         su_home_deinit(s->home);
         su_deinit();
+        free(s->address);
         sd_event_unref(s->event);
         free(s);
         return NULL;
@@ -264,6 +268,8 @@ static void handle_free(SipHandle *h) {
         erase_and_free(h->password);
         if (h->kind == HANDLE_REGISTRATION)
                 free(((SipRegistration *) h)->contact_user);
+        else
+                free(((SipCall *) h)->contact);
         free(h);
 }
 
@@ -321,32 +327,63 @@ static const char *phrase_or_standard(int status, const char *phrase) {
 static void on_nua_event(nua_event_t event, int status, char const *phrase, nua_t *nua, SipStack *s,
                          nua_handle_t *nh, SipHandle *h, sip_t const *sip, tagi_t tags[]);
 
-int sip_stack_listen(SipStack *s, const char *address, unsigned port) {
-        char url[128];
+/* "sip:ADDR:PORT" or "sips:..."; PORT 0: "*", any free port */
+static void listen_url(char *buf, size_t size, const char *scheme, const char *address, unsigned port) {
+        char p[16] = "*";
+
+        if (port > 0)
+                snprintf(p, sizeof(p), "%u", port);
+        if (!address || !*address)
+                snprintf(buf, size, "%s:*:%s", scheme, p);
+        else if (strchr(address, ':'))
+                snprintf(buf, size, "%s:[%s]:%s", scheme, address, p);
+        else
+                snprintf(buf, size, "%s:%s:%s", scheme, address, p);
+}
+
+static nua_t *create_agent(SipStack *s, const char *url, const char *sips_url) {
+        return nua_create(s->root, on_nua_event, s,
+                          NUTAG_URL(url),
+                          NUTAG_SIPS_URL(sips_url),
+                          SIPTAG_USER_AGENT_STR(USER_AGENT),
+                          NUTAG_MEDIA_ENABLE(0),   /* offer/answer is ours (sdp.c) */
+                          NUTAG_AUTOALERT(0),
+                          NUTAG_AUTOANSWER(0),
+                          NUTAG_ENABLEINVITE(1),
+                          NTATAG_MAXSIZE(SIP_MESSAGE_MAX),
+                          TAG_END());
+}
+
+int sip_stack_listen(SipStack *s, const char *address, unsigned port, unsigned tls_port) {
+        char url[128], sips_url[128];
 
         if (s->nua)
                 return -EALREADY;
-        if (!address || !*address)
-                snprintf(url, sizeof(url), "sip:*:%u", port);
-        else if (strchr(address, ':'))
-                snprintf(url, sizeof(url), "sip:[%s]:%u", address, port);
-        else
-                snprintf(url, sizeof(url), "sip:%s:%u", address, port);
-        s->nua = nua_create(s->root, on_nua_event, s,
-                            NUTAG_URL(url),
-                            SIPTAG_USER_AGENT_STR(USER_AGENT),
-                            NUTAG_MEDIA_ENABLE(0),   /* offer/answer is ours (sdp.c) */
-                            NUTAG_AUTOALERT(0),
-                            NUTAG_AUTOANSWER(0),
-                            NUTAG_ENABLEINVITE(1),
-                            NTATAG_MAXSIZE(SIP_MESSAGE_MAX),
-                            TAG_END());
+        listen_url(url, sizeof(url), "sip", address, port);
+        listen_url(sips_url, sizeof(sips_url), "sips", address, tls_port);
+        s->nua = create_agent(s, url, sips_url);
+        bool tls_moved = !s->nua;
+        if (!s->nua) {
+                /* TLS's port taken: TLS still goes out (and comes in on another port,
+                 * which the Contact of TLS requests names), UDP and TCP unharmed. */
+                listen_url(sips_url, sizeof(sips_url), "sips", address, 0);
+                s->nua = create_agent(s, url, sips_url);
+                if (s->nua)
+                        log_warning("Cannot listen for SIP over TLS on port %u (is it in use?), "
+                                    "listening on another port", tls_port);
+        }
         if (!s->nua)
                 return log_error_errno(EADDRINUSE, "Failed to listen for SIP on UDP and TCP port %u "
                                        "(is it in use?)", port);
         s->port = port;
-        log_info("Listening for SIP on UDP and TCP port %u%s%s", port, address && *address ? " of " : "",
-                 address && *address ? address : "");
+        s->tls_port = tls_moved ? 0 : tls_port;
+        if (address && *address && !(s->address = strdup(address)))
+                return log_oom();
+        char tls_text[32] = "another port";
+        if (!tls_moved)
+                snprintf(tls_text, sizeof(tls_text), "port %u", tls_port);
+        log_info("Listening for SIP on UDP and TCP port %u and TLS %s%s%s", port, tls_text,
+                 address && *address ? " of " : "", address && *address ? address : "");
         return 0;
 }
 
@@ -380,6 +417,54 @@ int sip_uri_check(const char *uri) {
                         : -EINVAL;
         su_home_deinit(home);
         return r;
+}
+
+/* ---- our Contact ---- */
+
+/* How a request to uri travels: "udp", "tcp" or "tls" (sips:). */
+static const char *uri_transport(const char *uri) {
+        su_home_t home[1] = { SU_HOME_INIT(home) };
+        char tp[8] = "";
+        const char *t = "udp";
+
+        url_t *u = uri ? url_make(home, uri) : NULL;
+        if (u && u->url_type == url_sips)
+                t = "tls";
+        else if (u && u->url_params && url_param(u->url_params, "transport", tp, sizeof(tp)) > 0)
+                t = su_casematch(tp, "tcp") ? "tcp" : su_casematch(tp, "tls") ? "tls" : "udp";
+        su_home_deinit(home);
+        return t;
+}
+
+static const char *via_transport(sip_t const *sip) {
+        const char *p = sip && sip->sip_via ? sip->sip_via->v_protocol : NULL;
+
+        if (p && su_casematch(p, sip_transport_tls))
+                return "tls";
+        if (p && su_casematch(p, sip_transport_tcp))
+                return "tcp";
+        return "udp";
+}
+
+static char *quoted_display(const char *display);
+
+/* Where we are reached over transport, when we listen on one address:
+ * <sip:user@addr:port>, ...;transport=tcp>, or <sips:user@addr:tls_port>. nua
+ * would pick it from its transports, but on a loopback address it keeps one
+ * of them only (UDP/TCP or TLS), and a UDP call would get a sips: Contact.
+ * NULL (nua decides): listening on all addresses, or TLS on an unknown port. */
+static char *local_contact(SipStack *s, const char *display, const char *user, const char *transport) {
+        _cleanup_(freep) char *q = quoted_display(display);
+        bool tls = streq(transport, "tls"), v6 = s->address && strchr(s->address, ':');
+        char *c = NULL;
+
+        if (!s->address || (tls && s->tls_port == 0))
+                return NULL;
+        if (asprintf(&c, "%s%s<%s:%s%s%s%s%s:%u%s>", q ?: "", q ? " " : "", tls ? "sips" : "sip",
+                     strempty(user), user && *user ? "@" : "", v6 ? "[" : "", s->address, v6 ? "]" : "",
+                     tls ? s->tls_port : s->port, streq(transport, "tcp") ? ";transport=tcp" : "") < 0)
+                return NULL;
+        return c;
 }
 
 /* ---- registrations ---- */
@@ -436,17 +521,22 @@ int sip_registration_new(SipStack *s, const SipRegistrationParams *p, Account *o
                 handle_free(&r->h);
                 return -ENOMEM;
         }
+        _cleanup_(freep) char *contact = local_contact(s, p->display_name, r->contact_user,
+                                                       uri_transport(p->proxy ?: p->registrar));
         snprintf(expires, sizeof(expires), "%u", p->expires);
         snprintf(outbound, sizeof(outbound), "natify use-rport no-validate %s",
                  p->options_keepalive ? "options-keepalive" : "no-options-keepalive");
         nua_register(r->h.nh,
                      NUTAG_REGISTRAR(p->registrar),
-                     NUTAG_M_USERNAME(r->contact_user),
-                     TAG_IF(p->contact_params, NUTAG_M_PARAMS(p->contact_params)),
-                     TAG_IF(p->display_name && *p->display_name, NUTAG_M_DISPLAY(p->display_name)),
+                     TAG_IF(contact, SIPTAG_CONTACT_STR(contact)),
+                     TAG_IF(!contact, NUTAG_M_USERNAME(r->contact_user)),
+                     TAG_IF(!contact && p->contact_params, NUTAG_M_PARAMS(p->contact_params)),
+                     TAG_IF(!contact && p->display_name && *p->display_name, NUTAG_M_DISPLAY(p->display_name)),
                      SIPTAG_EXPIRES_STR(expires),
                      NUTAG_OUTBOUND(outbound),
                      NUTAG_KEEPALIVE(p->keepalive_ms),
+                     /* again: given to nua_handle() only, the keep-alive would not use it */
+                     TAG_IF(p->proxy, NUTAG_PROXY(p->proxy)),
                      TAG_END());
         *ret = r;
         return 0;
@@ -507,6 +597,22 @@ static void on_register(SipRegistration *r, int status, char const *phrase, sip_
         account_on_registration(r->owner, &res);
 }
 
+/* nua's outbound: a keep-alive OPTIONS failed (timed out, or its connection
+ * could not be opened again): the server is gone, the registration with it. */
+static void on_outbound(SipRegistration *r, int status, char const *phrase, sip_t const *sip) {
+        if (status < 300 || !r->registered || r->unregistering || !r->owner)
+                return;
+        log_info("Keep-alive of a registration failed: %d %s", status, strempty(phrase));
+        r->registered = false;
+        SipRegistrationResult res = {
+                .status = (unsigned) status,
+                .phrase = phrase_or_standard(status, phrase),
+                .local = !sip,
+                .keepalive = true,
+        };
+        account_on_registration(r->owner, &res);
+}
+
 static void on_unregister(SipRegistration *r, int status, char const *phrase) {
         if (status < 200)
                 return;
@@ -550,9 +656,13 @@ int sip_call_invite(SipStack *s, const SipCallParams *p, Call *owner, SipCall **
                 handle_free(&c->h);
                 return -ENOMEM;
         }
+        c->contact = local_contact(s, NULL, p->contact_user, uri_transport(p->proxy ?: p->to));
+        /* the proxy again here: given to nua_handle() only, this nua does not route by it */
         nua_invite(c->h.nh,
-                   TAG_IF(p->contact_user && *p->contact_user, NUTAG_M_USERNAME(p->contact_user)),
-                   TAG_IF(p->contact_params, NUTAG_M_PARAMS(p->contact_params)),
+                   TAG_IF(p->proxy, NUTAG_PROXY(p->proxy)),
+                   TAG_IF(c->contact, SIPTAG_CONTACT_STR(c->contact)),
+                   TAG_IF(!c->contact && p->contact_user && *p->contact_user, NUTAG_M_USERNAME(p->contact_user)),
+                   TAG_IF(!c->contact && p->contact_params, NUTAG_M_PARAMS(p->contact_params)),
                    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                    SIPTAG_PAYLOAD_STR(p->sdp),
                    TAG_END());
@@ -564,6 +674,7 @@ int sip_call_respond(SipCall *c, unsigned status, const char *phrase, const char
         if (c->terminated)
                 return -ESTALE;
         nua_respond(c->h.nh, (int) status, phrase_or_standard((int) status, phrase),
+                    TAG_IF(c->contact && status < 300, SIPTAG_CONTACT_STR(c->contact)),
                     TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                     TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)),
                     TAG_END());
@@ -695,6 +806,7 @@ static void on_new_invite(SipStack *s, nua_handle_t *nh, sip_t const *sip) {
         c->h.nh = nh;
         nua_handle_bind(nh, &c->h);
         incoming_fill(home, sip, &in);
+        c->contact = local_contact(s, NULL, in.request_user, via_transport(sip));
         unsigned status = manager_on_incoming_call(s->manager, c, &in);
         su_home_deinit(home);
         if (status == 0)
@@ -767,6 +879,9 @@ static void on_registration_event(SipRegistration *r, nua_event_t event, int sta
                 break;
         case nua_r_unregister:
                 on_unregister(r, status, phrase);
+                break;
+        case nua_i_outbound:
+                on_outbound(r, status, phrase, sip);
                 break;
         default:
                 break;

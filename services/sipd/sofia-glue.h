@@ -33,9 +33,9 @@ void sip_stack_set_manager(SipStack *s, Manager *m);
 /* Run until sd-event exits; returns its exit code. */
 int sip_stack_run(SipStack *s);
 
-/* The SIP agent, on UDP and TCP port (all addresses). */
-/* address NULL or "": all addresses */
-int sip_stack_listen(SipStack *s, const char *address, unsigned port);
+/* The SIP agent, on UDP and TCP port and TLS tls_port (address NULL or "": all
+ * addresses). When tls_port is taken, TLS listens on another port. */
+int sip_stack_listen(SipStack *s, const char *address, unsigned port, unsigned tls_port);
 bool sip_stack_is_listening(SipStack *s);
 unsigned sip_stack_port(SipStack *s);
 /* End every dialog and registration; manager_on_stack_stopped() when done. */
@@ -71,6 +71,7 @@ typedef struct SipRegistrationResult {
         const char *phrase;
         unsigned expires;            /* granted, with 200 */
         bool local;                  /* the status is the stack's own (no answer, transport error) */
+        bool keepalive;              /* a keep-alive of the registration failed (it is gone) */
 } SipRegistrationResult;
 
 /* Send REGISTER and keep the binding refreshed; account_on_registration() reports. */

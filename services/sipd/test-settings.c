@@ -9,7 +9,11 @@ static char *keys[] = {
         "account.1.sip_server.2.address", "account.1.sip_server.2.transport_type",
         "account.1.codec.pcma.priority", "account.1.codec.g722.enable", "account.1.codec.opus.enable",
         "account.1.codec.opus.priority", "account.2.enable", "account.2.sip_server.1.port", "sip.listen_port",
-        "call_waiting.enable", "deskphone.log_level", NULL,
+        "call_waiting.enable", "deskphone.log_level",
+        "account.3.sip_server.1.transport_type", "account.3.sip_server.2.transport_type",
+        "account.3.sip_server.2.port", "account.3.sip_server.1.address",
+        "static.security.ca_cert", "static.security.cn_validation", "static.security.dev_cert",
+        "deskphone.security.ca_dir", "sip.tls_listen_port", NULL,
 };
 static char *values[] = {
         "1", "alice", "", "secret",
@@ -17,7 +21,11 @@ static char *values[] = {
         "pbx2.example.com", "3",
         "1", "0", "1",
         "0", "garbage", "99999", "5062",
-        "0", "debug", NULL,
+        "0", "debug",
+        "2", "2",
+        "5071", "pbx.example.com",
+        "1", "0", "1",
+        "/etc/deskphone/cas", "5063", NULL,
 };
 
 int main(void) {
@@ -63,6 +71,33 @@ int main(void) {
         check(!s.call_waiting);
         check(s.direct_ip_calls);
         check(streq(s.log_level, "debug"));
+        tap_end();
+
+        tap_begin("/settings/tls/port-default");
+        AccountSettings *t = &s.account[2];
+        check(t->server[0].transport == SIP_TRANSPORT_TLS && t->server[0].port == 5061,
+              "TLS on the key's default 5060 is 5061: %u", t->server[0].port);
+        check(t->server[1].transport == SIP_TRANSPORT_TLS && t->server[1].port == 5071, "an explicit port stays");
+        tap_end();
+
+        tap_begin("/settings/tls/security");
+        check(s.tls_listen_port == 5063);
+        check(s.security.trust_certificates, "default 1");
+        check(s.security.ca_cert == 1 && !s.security.cn_validation && s.security.dev_cert);
+        check(streq(s.security.ca_dir, "/etc/deskphone/cas"));
+        SecuritySettings other = s.security;
+        check(security_settings_same(&s.security, &other));
+        other.cn_validation = true;
+        check(!security_settings_same(&s.security, &other));
+        tap_end();
+
+        tap_begin("/settings/tls/defaults");
+        Settings d;
+        char *none[] = { NULL };
+        check(settings_from_dict(none, none, &d) == 0);
+        check(d.tls_listen_port == 5061 && d.security.trust_certificates && d.security.ca_cert == 2 &&
+              d.security.cn_validation && !d.security.dev_cert && streq(d.security.ca_dir, ""));
+        settings_done(&d);
         tap_end();
 
         tap_begin("/settings/account/default-codecs");

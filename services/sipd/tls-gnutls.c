@@ -353,7 +353,12 @@ int sip_tls_check_abi(void) {
         if (dlsym(RTLD_DEFAULT, "tls_init_master") != (void *) tls_init_master ||
             dlsym(RTLD_DEFAULT, "tls_connect") != (void *) tls_connect)
                 return abi_fail("tls_* functions not exported by the executable");
+        /* sofia's own pointer to its TLS layer's name: bound to ours by the dynamic linker */
+        if (sofia_sip_has_tls != tls_version)
+                return abi_fail("sofia_sip_has_tls is not ours");
         abi_state = ABI_OK;
+        log_info("SIP over TLS through GnuTLS %s: %s internals checked, its TLS layer is ours (%s)",
+                 gnutls_check_version(NULL), sofia_sip_name_version, sofia_sip_has_tls);
         return 0;
 }
 
@@ -390,12 +395,23 @@ static void context_unrefp(TlsContext **c) {
 
 static int verify_server(gnutls_session_t session);
 
+static bool has_device_cert(const SipTlsConfig *c) {
+        return (c->device_cert && *c->device_cert) || (!c->device_cert && c->device_cert_pem.size > 0);
+}
+
 static int load_device_cert(gnutls_certificate_credentials_t cred, const SipTlsConfig *c) {
-        int r = gnutls_certificate_set_x509_key_file2(cred, c->device_cert, c->device_key, GNUTLS_X509_FMT_PEM,
-                                                      NULL, 0);
+        int r;
+
+        if (c->device_cert)
+                r = gnutls_certificate_set_x509_key_file2(cred, c->device_cert, c->device_key, GNUTLS_X509_FMT_PEM,
+                                                          NULL, 0);
+        else
+                r = gnutls_certificate_set_x509_key_mem2(cred, &c->device_cert_pem, &c->device_key_pem,
+                                                         GNUTLS_X509_FMT_PEM, NULL, 0);
         if (r < 0) {
-                log_error("Cannot load the device certificate %s with key %s: %s", c->device_cert,
-                          strempty(c->device_key), gnutls_strerror(r));
+                log_error("Cannot load the device certificate %s with key %s: %s",
+                          c->device_cert ?: "(from provd)", c->device_cert ? strempty(c->device_key) : "(from provd)",
+                          gnutls_strerror(r));
                 return r == GNUTLS_E_FILE_ERROR ? -ENOENT : -EINVAL;
         }
         return 0;
@@ -404,7 +420,7 @@ static int load_device_cert(gnutls_certificate_credentials_t cred, const SipTlsC
 static int context_new(const SipTlsConfig *c, TlsContext **ret) {
         _cleanup_(context_unrefp) TlsContext *ctx = calloc(1, sizeof(TlsContext));
         const char *err = NULL;
-        bool has_device = c->device_cert && *c->device_cert;
+        bool has_device = has_device_cert(c);
         int r;
 
         if (!ctx)
@@ -694,6 +710,19 @@ int tls_get_socket(tls_t *tls) {
         return tls ? tls->fd : -1;
 }
 
+unsigned sip_tls_close_client_connections(void) {
+        tport_t *tports[TLS_MAX_SESSIONS];
+        unsigned n = 0;
+
+        /* first collect: closing frees the session (tls_free() unlinks it) */
+        for (tls_t *t = sessions; t && n < ELEMENTSOF(tports); t = t->next)
+                if (!t->accepted && t->tport && !tport_is_closed(t->tport))
+                        tports[n++] = t->tport;
+        for (unsigned i = 0; i < n; i++)
+                (void) tport_shutdown(tports[i], 2);
+        return n;
+}
+
 /* ---- reading and writing, once connected ---- */
 
 static void handshake_reason(tls_t *tls, int r);
@@ -966,8 +995,8 @@ static void handshake_done(su_root_magic_t *magic, tls_t *tls, tport_t *tp) {
                          tls_parse_ip(tls->host, ip, &ip_len) ? "" : tls->host);
                 error_clear(tls->host, tls->port);
         }
-        log_debug("TLS %s %s:%u: %s in %" PRIu64 " µs", tls->accepted ? "from" : "to", tls->host, tls->port,
-                  stats.last_session, stats.last_handshake_usec);
+        log_info("TLS %s %s:%u: %s in %" PRIu64 " µs", tls->accepted ? "from" : "to", tls->host, tls->port,
+                 stats.last_session, stats.last_handshake_usec);
 
         tls->read_events = SU_WAIT_IN;
         tls->write_events = 0;

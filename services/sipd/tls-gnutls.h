@@ -25,6 +25,9 @@ typedef struct SipTlsConfig {
          * TLS listening side (sip.tls_listen_port) needs them; NULL: no server side. */
         const char *device_cert;
         const char *device_key;
+        /* Or the same in memory (PEM), when device_cert is NULL. */
+        gnutls_datum_t device_cert_pem;
+        gnutls_datum_t device_key_pem;
         /* static.security.dev_cert = 1: present the device certificate to servers
          * that ask for one (mutual TLS). */
         bool client_cert;
@@ -43,6 +46,11 @@ int sip_tls_configure(const SipTlsConfig *config);
 void sip_tls_shutdown(void);
 /* 0 when sofia-sip's internals are those we know, -EPROTONOSUPPORT otherwise. */
 int sip_tls_check_abi(void);
+
+/* Closes every connection we opened (not those peers opened to us), so that
+ * the next request opens a new one, verified with the configuration current
+ * then. What waited on a closed connection fails (503). Returns how many. */
+unsigned sip_tls_close_client_connections(void);
 
 /* Why the last TLS connection to host:port failed, if it failed at or after
  * since_usec (CLOCK_MONOTONIC, µs) and no connection to host:port succeeded

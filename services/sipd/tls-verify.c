@@ -378,6 +378,19 @@ static unsigned add_custom(gnutls_x509_trust_list_t tl, const char *dir) {
         return (unsigned) r;
 }
 
+static unsigned add_custom_mem(gnutls_x509_trust_list_t tl, const gnutls_datum_t *cas, size_t n) {
+        unsigned added = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                int r = gnutls_x509_trust_list_add_trust_mem(tl, &cas[i], NULL, GNUTLS_X509_FMT_PEM, 0, 0);
+                if (r < 0)
+                        log_warning("Cannot load custom CA %zu: %s, ignoring", i + 1, gnutls_strerror(r));
+                else
+                        added += (unsigned) r;
+        }
+        return added;
+}
+
 int tls_verifier_new(const TlsPolicy *policy, TlsVerifier **ret) {
         TlsVerifier *v;
 
@@ -398,7 +411,8 @@ int tls_verifier_new(const TlsPolicy *policy, TlsVerifier **ret) {
         if (policy->ca_cert == TLS_CA_SYSTEM || policy->ca_cert == TLS_CA_BOTH)
                 v->n_trusted += add_system(v->trust, policy->system_ca_file);
         if (policy->ca_cert == TLS_CA_CUSTOM || policy->ca_cert == TLS_CA_BOTH)
-                v->n_trusted += add_custom(v->trust, policy->custom_ca_dir);
+                v->n_trusted += add_custom(v->trust, policy->custom_ca_dir) +
+                                add_custom_mem(v->trust, policy->custom_cas, policy->n_custom_cas);
 
         *ret = v;
         return 0;

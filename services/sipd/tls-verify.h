@@ -50,6 +50,9 @@ typedef struct TlsPolicy {
         /* Custom CAs: every PEM file in this directory (certificates; CRLs too,
          * which revoke what they list). NULL or missing: no custom CA. */
         const char *custom_ca_dir;
+        /* More custom CAs, in memory: PEM blobs of certificates (provd's store). */
+        const gnutls_datum_t *custom_cas;
+        size_t n_custom_cas;
         /* NULL: GnuTLS's system trust (Debian: /etc/ssl/certs/ca-certificates.crt).
          * Set: this PEM file stands for the system store (tests, images without one). */
         const char *system_ca_file;

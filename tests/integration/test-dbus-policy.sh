@@ -5,7 +5,7 @@
 # private dbus-daemon configured like Debian's system bus:
 #   - each service user owns its own names and no other's;
 #   - everyone reads Config1 and uses Sip1 and Ui1;
-#   - Config1.Set/Reset/Import and Provision1 only for root, the group
+#   - Config1.Set/Reset/Import, Certificates1's writes and Provision1 only for root, the group
 #     "deskphone" and the UI's user;
 #   - Media1 only for sipd's user and root.
 # The deskphone users do not exist on a build machine, so the policy is loaded
@@ -221,17 +221,26 @@ for who in other admin deskphone-uid deskphone-sipd deskphone-mediad deskphone-p
         expect $who allow org.deskphone.Ui1 org.deskphone.Ui1.PressKey
         expect $who allow org.deskphone.Provision1 org.freedesktop.DBus.Properties.GetAll
         expect $who allow org.deskphone.Media1 org.freedesktop.DBus.Introspectable.Introspect
+        expect $who allow org.deskphone.Config1 org.deskphone.Certificates1.ListCa
+        expect $who allow org.deskphone.Config1 org.deskphone.Certificates1.GetTrustedCertificates
+        expect $who allow org.deskphone.Config1 org.deskphone.Certificates1.GetDeviceCertificate
 done
 
 for who in other deskphone-sipd deskphone-mediad; do
         for m in Set Reset Import; do
                 expect $who deny org.deskphone.Config1 org.deskphone.Config1.$m
         done
+        for m in InstallCa RemoveCa InstallDevice; do
+                expect $who deny org.deskphone.Config1 org.deskphone.Certificates1.$m
+        done
         expect $who deny org.deskphone.Provision1 org.deskphone.Provision1.Start
 done
 for who in admin deskphone-uid root; do
         for m in Set Reset Import; do
                 expect $who allow org.deskphone.Config1 org.deskphone.Config1.$m
+        done
+        for m in InstallCa RemoveCa InstallDevice; do
+                expect $who allow org.deskphone.Config1 org.deskphone.Certificates1.$m
         done
         expect $who allow org.deskphone.Provision1 org.deskphone.Provision1.Start
 done

@@ -19,9 +19,20 @@ static const Verb config_verbs[] = {
         {}
 };
 
+static const Verb certificate_verbs[] = {
+        { "install-ca", "FILE [NAME]", "Trust the CA(s) of a PEM file; print its name", 1, 2,
+          verb_certificate_install_ca, NULL },
+        { "remove-ca", "NAME", "Stop trusting an installed CA", 1, 1, verb_certificate_remove_ca, NULL },
+        { "list", NULL, "Show the installed CAs", 0, 0, verb_certificate_list, NULL },
+        { "install-device", "CERT KEY", "Install the device certificate and its key (PEM)", 2, 2,
+          verb_certificate_install_device, NULL },
+        {}
+};
+
 static const Verb verbs[] = {
         { "status", NULL, "Show the services and their objects", 0, 0, verb_status, NULL },
         { "config", NULL, NULL, 0, 0, NULL, config_verbs },
+        { "certificate", NULL, NULL, 0, 0, NULL, certificate_verbs },
         { "wait", "OBJECT PROPERTY VALUE", "Wait until a property has a value", 3, 3, verb_wait, NULL },
         { "provision", "[--url URL] [--wait]", "Provision now; with --wait, print the result", 0, 0,
           verb_provision, NULL },

@@ -78,6 +78,10 @@ int verb_hangup(Context *ctx, int argc, char **argv);
 int verb_reject(Context *ctx, int argc, char **argv);
 int verb_hold(Context *ctx, int argc, char **argv);
 int verb_resume(Context *ctx, int argc, char **argv);
+int verb_certificate_install_ca(Context *ctx, int argc, char **argv);
+int verb_certificate_remove_ca(Context *ctx, int argc, char **argv);
+int verb_certificate_list(Context *ctx, int argc, char **argv);
+int verb_certificate_install_device(Context *ctx, int argc, char **argv);
 
 /* Print "phonectl: message" to stderr ("%m" is the errno of r); returns r. */
 int phonectl_error(int r, const char *format, ...) _printf_(2, 3);

@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "certstore.h"
+#include "log.h"
+#include "util.h"
+
+#define STORED_MAX (CERTSTORE_PEM_MAX * 2) /* GnuTLS's PEM of what we accepted */
+
+struct CertStore {
+        char *dir;              /* <state>/certs */
+        char *ca_dir;           /* <state>/certs/ca */
+};
+
+static int set_reason(char *reason, size_t size, int error, const char *format, ...) _printf_(4, 5);
+static int set_reason(char *reason, size_t size, int error, const char *format, ...) {
+        va_list ap;
+
+        if (reason && size > 0) {
+                va_start(ap, format);
+                vsnprintf(reason, size, format, ap);
+                va_end(ap);
+        }
+        return error;
+}
+
+static int private_dir(const char *path) {
+        int r = mkdir_p(path, 0700);
+        if (r < 0)
+                return r;
+        return chmod(path, 0700) < 0 ? -errno : 0;
+}
+
+int certstore_open(const char *state_dir, CertStore **ret) {
+        _cleanup_(certstore_freep) CertStore *s = calloc(1, sizeof(CertStore));
+
+        if (!s)
+                return -ENOMEM;
+        s->dir = strjoin(state_dir, "/certs", NULL);
+        s->ca_dir = strjoin(state_dir, "/certs/ca", NULL);
+        if (!s->dir || !s->ca_dir)
+                return -ENOMEM;
+        int r = private_dir(s->dir);
+        if (r >= 0)
+                r = private_dir(s->ca_dir);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the certificate store %s: %m", s->ca_dir);
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+CertStore *certstore_free(CertStore *s) {
+        if (!s)
+                return NULL;
+        free(s->dir);
+        free(s->ca_dir);
+        free(s);
+        return NULL;
+}
+
+static bool is_alnum(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static bool is_name_char(char c) {
+        return is_alnum(c) || c == '.' || c == '_' || c == '-';
+}
+
+bool certstore_name_is_valid(const char *name) {
+        size_t n = name ? strlen(name) : 0;
+
+        if (n == 0 || n > CERTSTORE_NAME_MAX || !is_alnum(name[0]))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!is_name_char(name[i]))
+                        return false;
+        return true;
+}
+
+void cert_pem_done(CertPem *p) {
+        free(p->name);
+        erase_and_free(p->pem);
+        *p = (CertPem) {};
+}
+
+void cert_pem_free_many(CertPem *l, size_t n) {
+        for (size_t i = 0; l && i < n; i++)
+                cert_pem_done(&l[i]);
+        free(l);
+}
+
+void cert_info_free_many(CertInfo *l, size_t n) {
+        for (size_t i = 0; l && i < n; i++) {
+                free(l[i].name);
+                free(l[i].subject);
+                free(l[i].issuer);
+        }
+        free(l);
+}
+
+/* ---- parsing with GnuTLS ---- */
+
+typedef struct Certs {
+        gnutls_x509_crt_t *crts;
+        unsigned n;
+} Certs;
+
+static void certs_done(Certs *c) {
+        for (unsigned i = 0; i < c->n; i++)
+                gnutls_x509_crt_deinit(c->crts[i]);
+        gnutls_free(c->crts);
+        *c = (Certs) {};
+}
+
+static int certs_parse(const void *pem, size_t size, Certs *ret, char *reason, size_t reason_size) {
+        gnutls_datum_t d = { .data = (unsigned char *) pem, .size = (unsigned) size };
+        Certs c = {};
+
+        if (size > CERTSTORE_PEM_MAX)
+                return set_reason(reason, reason_size, -E2BIG, "larger than %u bytes", CERTSTORE_PEM_MAX);
+        if (size == 0 || !memmem(pem, size, "-----BEGIN ", 11))
+                return set_reason(reason, reason_size, -EINVAL, "not a PEM file");
+        int r = gnutls_x509_crt_list_import2(&c.crts, &c.n, &d, GNUTLS_X509_FMT_PEM, 0);
+        if (r < 0 || c.n == 0) {
+                certs_done(&c);
+                return set_reason(reason, reason_size, -EINVAL, "no X.509 certificate in it (%s)",
+                                  r < 0 ? gnutls_strerror(r) : "none found");
+        }
+        if (c.n > CERTSTORE_CHAIN_MAX) {
+                certs_done(&c);
+                return set_reason(reason, reason_size, -E2BIG, "more than %u certificates", CERTSTORE_CHAIN_MAX);
+        }
+        *ret = c;
+        return 0;
+}
+
+/* The certificates as GnuTLS writes them, one PEM block after the other. */
+static int certs_export(const Certs *c, char **ret, size_t *ret_size) {
+        _cleanup_(freep) char *out = NULL;
+        size_t size = 0;
+
+        for (unsigned i = 0; i < c->n; i++) {
+                gnutls_datum_t d = {};
+                if (gnutls_x509_crt_export2(c->crts[i], GNUTLS_X509_FMT_PEM, &d) < 0)
+                        return -EINVAL;
+                char *n = realloc(out, size + d.size + 1);
+                if (!n) {
+                        gnutls_free(d.data);
+                        return -ENOMEM;
+                }
+                out = n;
+                memcpy(out + size, d.data, d.size);
+                size += d.size;
+                out[size] = '\0';
+                gnutls_free(d.data);
+        }
+        *ret = TAKE_PTR(out);
+        *ret_size = size;
+        return 0;
+}
+
+static char *crt_dn(gnutls_x509_crt_t crt, bool issuer) {
+        gnutls_datum_t d = {};
+        int r = issuer ? gnutls_x509_crt_get_issuer_dn3(crt, &d, 0) : gnutls_x509_crt_get_dn3(crt, &d, 0);
+        char *s = r >= 0 ? strndup((const char *) d.data, d.size) : strdup("");
+        gnutls_free(d.data);
+        return s;
+}
+
+/* A file name from the subject's CN: "deskphone test CA" -> "deskphone-test-CA". */
+static void name_from_cn(gnutls_x509_crt_t crt, char ret[static CERTSTORE_NAME_MAX + 1]) {
+        char cn[256] = "";
+        size_t size = sizeof(cn) - 1, k = 0;
+
+        if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &size) < 0)
+                cn[0] = '\0';
+        for (const char *p = cn; *p && k < CERTSTORE_NAME_MAX; p++) {
+                char c = *p == ' ' ? '-' : *p;
+                if (is_name_char(c) && (k > 0 || is_alnum(c)))
+                        ret[k++] = c;
+        }
+        ret[k] = '\0';
+        if (k == 0)
+                strcpy(ret, "ca");
+}
+
+/* ---- the CA directory ---- */
+
+static char *ca_path(CertStore *s, const char *name) {
+        return strjoin(s->ca_dir, "/", name, ".pem", NULL);
+}
+
+static int name_compare(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+/* Names of the installed CAs, sorted. */
+static int ca_names(CertStore *s, char ***ret) {
+        _cleanup_(strv_freep) char **names = calloc(1, sizeof(char *));
+        struct dirent *de;
+        int r = 0;
+
+        if (!names)
+                return -ENOMEM;
+        DIR *d = opendir(s->ca_dir);
+        if (!d)
+                return -errno;
+        while (r >= 0 && (de = readdir(d))) {
+                size_t n = strlen(de->d_name);
+                if (n <= 4 || !streq(de->d_name + n - 4, ".pem"))
+                        continue; /* also our temporary files, "<name>.pem.tmp-<pid>" */
+                char *name = strndup(de->d_name, n - 4);
+                if (!name)
+                        r = -ENOMEM;
+                else if (!certstore_name_is_valid(name))
+                        free(name);
+                else
+                        r = strv_consume(&names, name);
+        }
+        closedir(d);
+        if (r < 0)
+                return r;
+        qsort(names, strv_length(names), sizeof(char *), name_compare);
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
+static int read_ca(CertStore *s, const char *name, char **ret, size_t *ret_size) {
+        _cleanup_(freep) char *path = ca_path(s, name);
+        return path ? read_full_file(path, ret, ret_size, STORED_MAX) : -ENOMEM;
+}
+
+/* A name not used by another CA: name, name-2, name-3 ... (the same CA keeps its own). */
+static int unique_name(CertStore *s, const char *base, const char *pem, size_t size, char **ret) {
+        for (unsigned i = 1; i < 100; i++) {
+                _cleanup_(freep) char *name = NULL, *old = NULL;
+                size_t old_size;
+
+                if (i == 1)
+                        name = strdup(base);
+                else if (asprintf(&name, "%.*s-%u", CERTSTORE_NAME_MAX - 4, base, i) < 0)
+                        name = NULL;
+                if (!name)
+                        return -ENOMEM;
+                int r = read_ca(s, name, &old, &old_size);
+                if (r == -ENOENT || (r >= 0 && old_size == size && memcmp(old, pem, size) == 0)) {
+                        *ret = TAKE_PTR(name);
+                        return 0;
+                }
+                if (r < 0)
+                        return r;
+        }
+        return -EEXIST;
+}
+
+static int check_room(CertStore *s, const char *name, char *reason, size_t reason_size) {
+        _cleanup_(strv_freep) char **names = NULL;
+
+        int r = ca_names(s, &names);
+        if (r < 0)
+                return r;
+        if (strv_length(names) >= CERTSTORE_CA_MAX && !strv_contains(names, name))
+                return set_reason(reason, reason_size, -ENOSPC, "%u custom CAs are installed already, the most "
+                                  "there may be", CERTSTORE_CA_MAX);
+        return 0;
+}
+
+int certstore_install_ca(CertStore *s, const char *name, const void *pem, size_t size, char **ret_name,
+                         char *reason, size_t reason_size) {
+        _cleanup_(freep) char *stored = NULL, *final = NULL, *path = NULL;
+        char derived[CERTSTORE_NAME_MAX + 1];
+        Certs c = {};
+        size_t stored_size;
+
+        if (name && *name && !certstore_name_is_valid(name))
+                return set_reason(reason, reason_size, -EINVAL, "'%s' is not a name for a CA: letters, digits, "
+                                  "'.', '_' and '-', at most %u", name, CERTSTORE_NAME_MAX);
+        int r = certs_parse(pem, size, &c, reason, reason_size);
+        if (r < 0)
+                return r;
+        name_from_cn(c.crts[0], derived);
+        r = certs_export(&c, &stored, &stored_size);
+        certs_done(&c);
+        if (r < 0)
+                return set_reason(reason, reason_size, r, "cannot write the certificates out again");
+        if (name && *name)
+                final = strdup(name);
+        else
+                r = unique_name(s, derived, stored, stored_size, &final);
+        if (r >= 0 && !final)
+                r = -ENOMEM;
+        if (r >= 0)
+                r = check_room(s, final, reason, reason_size);
+        if (r >= 0)
+                r = (path = ca_path(s, final)) ? write_file_atomic(path, stored, stored_size, 0600) : -ENOMEM;
+        if (r < 0)
+                return r;
+        log_info("Installed the custom CA '%s'", final);
+        if (ret_name)
+                *ret_name = TAKE_PTR(final);
+        return 0;
+}
+
+int certstore_remove_ca(CertStore *s, const char *name) {
+        _cleanup_(freep) char *path = NULL;
+
+        if (!certstore_name_is_valid(name))
+                return -ENOENT;
+        path = ca_path(s, name);
+        if (!path)
+                return -ENOMEM;
+        if (unlink(path) < 0)
+                return -errno;
+        log_info("Removed the custom CA '%s'", name);
+        return fsync_path(s->ca_dir);
+}
+
+static int ca_info(CertStore *s, const char *name, CertInfo *ret) {
+        _cleanup_(freep) char *pem = NULL;
+        size_t size;
+        Certs c = {};
+
+        int r = read_ca(s, name, &pem, &size);
+        if (r >= 0)
+                r = certs_parse(pem, size, &c, NULL, 0);
+        if (r < 0)
+                return r;
+        *ret = (CertInfo) {
+                .name = strdup(name),
+                .subject = crt_dn(c.crts[0], false),
+                .issuer = crt_dn(c.crts[0], true),
+                .not_after = (int64_t) gnutls_x509_crt_get_expiration_time(c.crts[0]),
+        };
+        certs_done(&c);
+        return ret->name && ret->subject && ret->issuer ? 0 : -ENOMEM;
+}
+
+int certstore_list_ca(CertStore *s, CertInfo **ret, size_t *ret_n) {
+        _cleanup_(strv_freep) char **names = NULL;
+        CertInfo *l;
+        size_t n = 0;
+
+        int r = ca_names(s, &names);
+        if (r < 0)
+                return r;
+        l = calloc(strv_length(names) + 1, sizeof(CertInfo));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; names[i]; i++) {
+                r = ca_info(s, names[i], &l[n]);
+                if (r == -ENOMEM) {
+                        cert_info_free_many(l, n + 1);
+                        return r;
+                }
+                if (r < 0)
+                        log_warning_errno(r, "Custom CA '%s' cannot be read, ignoring: %m", names[i]);
+                else
+                        n++;
+        }
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+int certstore_read_cas(CertStore *s, CertPem **ret, size_t *ret_n) {
+        _cleanup_(strv_freep) char **names = NULL;
+        CertPem *l;
+        size_t n = 0;
+
+        int r = ca_names(s, &names);
+        if (r < 0)
+                return r;
+        l = calloc(strv_length(names) + 1, sizeof(CertPem));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; names[i]; i++) {
+                r = read_ca(s, names[i], &l[n].pem, &l[n].size);
+                if (r == -ENOENT)
+                        continue; /* removed meanwhile */
+                if (r < 0 || !(l[n].name = strdup(names[i]))) {
+                        cert_pem_free_many(l, n + 1);
+                        return r < 0 ? r : -ENOMEM;
+                }
+                n++;
+        }
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+/* ---- the device certificate ---- */
+
+static void key_done(gnutls_x509_privkey_t *k) {
+        if (*k)
+                gnutls_x509_privkey_deinit(*k);
+}
+
+static int key_parse(const void *pem, size_t size, gnutls_x509_privkey_t *ret, char *reason, size_t reason_size) {
+        gnutls_datum_t d = { .data = (unsigned char *) pem, .size = (unsigned) size };
+        gnutls_x509_privkey_t k = NULL;
+
+        if (size > CERTSTORE_PEM_MAX)
+                return set_reason(reason, reason_size, -E2BIG, "the key is larger than %u bytes", CERTSTORE_PEM_MAX);
+        if (gnutls_x509_privkey_init(&k) < 0)
+                return -ENOMEM;
+        int r = gnutls_x509_privkey_import2(k, &d, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN);
+        if (r < 0) {
+                key_done(&k);
+                return set_reason(reason, reason_size, -EINVAL, "not an unencrypted PEM private key (%s)",
+                                  gnutls_strerror(r));
+        }
+        *ret = k;
+        return 0;
+}
+
+/* Does the key belong to the first certificate? */
+static bool key_matches(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key) {
+        unsigned char a[64], b[64];
+        size_t na = sizeof(a), nb = sizeof(b);
+
+        return gnutls_x509_crt_get_key_id(crt, 0, a, &na) >= 0 && gnutls_x509_privkey_get_key_id(key, 0, b, &nb) >= 0 &&
+               na == nb && memcmp(a, b, na) == 0;
+}
+
+static char *device_path(CertStore *s, const char *what) {
+        return strjoin(s->dir, "/device.", what, NULL);
+}
+
+static int write_device(CertStore *s, const Certs *c, gnutls_x509_privkey_t key) {
+        _cleanup_(freep) char *cert_path = device_path(s, "pem"), *key_path = device_path(s, "key"), *pem = NULL;
+        gnutls_datum_t k = {};
+        size_t size;
+
+        if (!cert_path || !key_path)
+                return -ENOMEM;
+        int r = certs_export(c, &pem, &size);
+        if (r < 0)
+                return r;
+        if (gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &k) < 0)
+                return -EINVAL;
+        r = write_file_atomic(key_path, k.data, k.size, 0600);
+        explicit_bzero(k.data, k.size);
+        gnutls_free(k.data);
+        if (r < 0)
+                return r;
+        return write_file_atomic(cert_path, pem, size, 0600);
+}
+
+int certstore_install_device(CertStore *s, const void *cert, size_t cert_size, const void *key, size_t key_size,
+                             char *reason, size_t reason_size) {
+        gnutls_x509_privkey_t k = NULL;
+        Certs c = {};
+
+        int r = certs_parse(cert, cert_size, &c, reason, reason_size);
+        if (r >= 0)
+                r = key_parse(key, key_size, &k, reason, reason_size);
+        if (r >= 0 && !key_matches(c.crts[0], k))
+                r = set_reason(reason, reason_size, -EINVAL, "the key does not belong to the certificate");
+        if (r >= 0) {
+                r = write_device(s, &c, k);
+                if (r < 0)
+                        set_reason(reason, reason_size, r, "cannot write it: %s", strerror(-r));
+        }
+        certs_done(&c);
+        key_done(&k);
+        if (r >= 0)
+                log_info("Installed a new device certificate");
+        return r;
+}
+
+int certstore_read_device(CertStore *s, CertPem *ret_cert, CertPem *ret_key) {
+        _cleanup_(freep) char *cert_path = device_path(s, "pem"), *key_path = device_path(s, "key");
+        CertPem cert = {}, key = {};
+        gnutls_x509_privkey_t k = NULL;
+        Certs c = {};
+
+        if (!cert_path || !key_path)
+                return -ENOMEM;
+        int r = read_full_file(cert_path, &cert.pem, &cert.size, STORED_MAX);
+        if (r >= 0)
+                r = read_full_file(key_path, &key.pem, &key.size, STORED_MAX);
+        if (r >= 0)
+                r = certs_parse(cert.pem, cert.size, &c, NULL, 0);
+        if (r >= 0)
+                r = key_parse(key.pem, key.size, &k, NULL, 0);
+        if (r >= 0 && !key_matches(c.crts[0], k)) {
+                log_warning("The device certificate and its key do not match, ignoring them");
+                r = -ENOENT;
+        }
+        certs_done(&c);
+        key_done(&k);
+        if (r >= 0 && (!(cert.name = strdup("device")) || !(key.name = strdup("device"))))
+                r = -ENOMEM;
+        if (r < 0) {
+                cert_pem_done(&cert);
+                cert_pem_done(&key);
+                return r == -ENOENT || r == -EINVAL ? -ENOENT : r;
+        }
+        *ret_cert = cert;
+        *ret_key = key;
+        return 0;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+
+#include "macro.h"
+
+/*
+ * The phone's certificates, kept by provd and written by nobody else:
+ *
+ *   <state>/certs/ca/<name>.pem     custom CAs (static.security.ca_cert 1 or 2)
+ *   <state>/certs/device.pem        the device certificate, its chain after it
+ *   <state>/certs/device.key        its private key
+ *
+ * Directories 0700, files 0600, each written atomically (temporary file,
+ * fsync, rename). What is installed is parsed with GnuTLS first and what is
+ * stored is GnuTLS's own PEM of it: nothing else of the file given survives.
+ * The key is written before the certificate, and a pair that does not match
+ * when read is no device certificate. No loop, no bus.
+ */
+
+#define CERTSTORE_CA_MAX 64             /* custom CAs installed at once */
+#define CERTSTORE_PEM_MAX (64U * 1024)  /* one file given to install */
+#define CERTSTORE_CHAIN_MAX 8           /* certificates in one file */
+#define CERTSTORE_NAME_MAX 64
+
+typedef struct CertStore CertStore;
+
+typedef struct CertInfo {
+        char *name;
+        char *subject;          /* RFC 4514 distinguished names */
+        char *issuer;
+        int64_t not_after;      /* seconds since the epoch */
+} CertInfo;
+
+typedef struct CertPem {
+        char *name;
+        char *pem;
+        size_t size;
+} CertPem;
+
+/* Creates <state_dir>/certs and certs/ca if missing. */
+int certstore_open(const char *state_dir, CertStore **ret);
+CertStore *certstore_free(CertStore *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CertStore *, certstore_free);
+
+/* A PEM file of one or more CA certificates, under name ("": made from the
+ * first certificate's common name, unique). The same name replaces what it
+ * named. -EINVAL (with reason: not PEM, not a certificate, a bad name),
+ * -E2BIG (too large, too many), -ENOSPC (CERTSTORE_CA_MAX installed). */
+int certstore_install_ca(CertStore *s, const char *name, const void *pem, size_t size, char **ret_name,
+                         char *reason, size_t reason_size);
+/* -ENOENT when there is no CA of that name. */
+int certstore_remove_ca(CertStore *s, const char *name);
+/* The installed CAs, sorted by name; for a file of several, its first certificate. */
+int certstore_list_ca(CertStore *s, CertInfo **ret, size_t *ret_n);
+/* The installed CAs as stored, sorted by name. */
+int certstore_read_cas(CertStore *s, CertPem **ret, size_t *ret_n);
+
+/* The device certificate (PEM, the leaf first, its chain after) and its private
+ * key (PEM, unencrypted; PKCS#8 or the older forms), which must belong together. */
+int certstore_install_device(CertStore *s, const void *cert, size_t cert_size, const void *key, size_t key_size,
+                             char *reason, size_t reason_size);
+/* -ENOENT: none installed (or a pair that does not match). The key is secret:
+ * the caller wipes it (erase_and_free). */
+int certstore_read_device(CertStore *s, CertPem *ret_cert, CertPem *ret_key);
+
+void cert_info_free_many(CertInfo *l, size_t n);
+void cert_pem_done(CertPem *p);
+void cert_pem_free_many(CertPem *l, size_t n);
+
+/* A name for files and the bus: [A-Za-z0-9][A-Za-z0-9._-]*, at most CERTSTORE_NAME_MAX. */
+bool certstore_name_is_valid(const char *name);
