@@ -231,7 +231,9 @@ def refused_case(name, cert_attr, reason):
         expect(error == f"503 TLS: {reason}", f"LastError {error!r}, expected '503 TLS: {reason}'")
         ms = registration_ms(phone, "registration failed")
         expect(ms < FAIL_WITHIN_MS, f"refused after {ms:.0f} ms")
-        time.sleep(1.5)   # retries (every second) must stay on TLS too
+        # the retry that follows must stay on TLS too
+        phone.wait("account/1", "State", "registering", timeout=10)
+        phone.wait("account/1", "State", "failed", timeout=10)
         expect(kamailio_requests(kam) == [], f"Kamailio received a REGISTER: {kamailio_requests(kam)}")
         expect(trap.received() is None, "a datagram arrived on the TLS port number")
         t.tap._diag(f"refused ({reason}) {ms:.0f} ms after the REGISTER started")
