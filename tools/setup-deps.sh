@@ -17,6 +17,7 @@ build_packages=(
 test_packages=(
         dbus dbus-daemon systemd python3 python3-dbus iproute2 libxml2-utils
         gnutls-bin kamailio kamailio-tls-modules sip-tester baresip lighttpd lighttpd-mod-openssl
+        python3-pyftpdlib
         libasound2-plugins alsa-utils pulseaudio pulseaudio-utils sox espeak-ng tshark
 )
 # Nice to have: clang for the fuzzers (libFuzzer). Its absence is not an error.

@@ -305,7 +305,7 @@ static const DictField remote_fields[] = {
         { "address", "s" },      { "port", "q" },      { "rtcp_port", "q" },        { "codec", "s" },
         { "payload_type", "u" }, { "clock_rate", "u" }, { "channels", "u" },        { "fmtp", "s" },
         { "ptime", "u" },        { "direction", "s" }, { "dtmf_payload_type", "u" }, { "crypto", "s" },
-        { "local_crypto", "s" },
+        { "local_crypto", "s" }, { "dtmf_inband_detect", "b" },
 };
 
 static int remote_entry(const char *key, DBusMessageIter *v, void *userdata, BusError *error) {
@@ -314,11 +314,14 @@ static int remote_entry(const char *key, DBusMessageIter *v, void *userdata, Bus
         const char *str = NULL;
         uint32_t u = 0;
         uint16_t q = 0;
+        dbus_bool_t b = false;
 
         if (type == DBUS_TYPE_STRING)
                 dbus_message_iter_get_basic(v, &str);
         else if (type == DBUS_TYPE_UINT16)
                 dbus_message_iter_get_basic(v, &q);
+        else if (type == DBUS_TYPE_BOOLEAN)
+                dbus_message_iter_get_basic(v, &b);
         else
                 dbus_message_iter_get_basic(v, &u);
 
@@ -348,6 +351,8 @@ static int remote_entry(const char *key, DBusMessageIter *v, void *userdata, Bus
                 r->ptime = u, r->has_ptime = true;
         else if (streq(key, "dtmf_payload_type"))
                 r->dtmf_payload_type = u, r->has_dtmf = true;
+        else if (streq(key, "dtmf_inband_detect"))
+                r->inband_detect = b, r->has_inband_detect = true;
         return 0;
 }
 
@@ -399,6 +404,17 @@ static int method_send_dtmf(Bus *bus, DBusMessage *m, void *userdata, BusError *
         if (!dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &digits, DBUS_TYPE_INVALID))
                 return -EINVAL;
         int r = stream_send_dtmf(userdata, digits, error);
+        if (r < 0)
+                return r;
+        return bus_reply(bus, m, DBUS_TYPE_INVALID);
+}
+
+static int method_send_dtmf_inband(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
+        const char *digits;
+
+        if (!dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &digits, DBUS_TYPE_INVALID))
+                return -EINVAL;
+        int r = stream_send_dtmf_inband(userdata, digits, error);
         if (r < 0)
                 return r;
         return bus_reply(bus, m, DBUS_TYPE_INVALID);
@@ -509,6 +525,7 @@ static const BusMethod stream_methods[] = {
         { "Update", "a{sv}", "remote", "", "", method_update },
         { "Hold", "s", "direction", "", "", method_hold },
         { "SendDtmf", "s", "digits", "", "", method_send_dtmf },
+        { "SendDtmfInband", "s", "digits", "", "", method_send_dtmf_inband },
         { "NewKeys", "", "", "as", "crypto", method_new_keys },
         { "Stop", "", "", "", "", method_stop },
         {}

@@ -9,6 +9,7 @@
 #include "bus.h"
 #include "codec.h"
 #include "dtmf.h"
+#include "dtmf-inband.h"
 #include "playout.h"
 #include "resample.h"
 #include "rtcp.h"
@@ -98,6 +99,8 @@ typedef struct StreamRemote {
         uint32_t payload_type, clock_rate, channels, ptime, dtmf_payload_type;
         const char *fmtp, *direction;
         const char *crypto, *local_crypto; /* NULL: not given; "": no SRTP (crypto only) */
+        bool inband_detect;             /* "dtmf_inband_detect", when has_inband_detect */
+        bool has_inband_detect;
         bool has_port, has_rtcp_port, has_payload_type, has_clock_rate, has_channels, has_ptime, has_dtmf;
 } StreamRemote;
 
@@ -166,6 +169,7 @@ struct Stream {
         size_t capture_fill;
         Downsampler down;
         DtmfSender dtmf_tx;
+        DtmfInbandTx inband_tx;         /* SendDtmfInband (stream-dtmf.c) */
         uint64_t stats_sent_packets, stats_sent_octets;
         bool sent_since_report;
         uint32_t last_sent_ts;
@@ -174,6 +178,7 @@ struct Stream {
         RtpSource source;
         bool have_source;
         DtmfReceiver dtmf_rx;
+        DtmfInbandRx *inband_rx;        /* NULL unless "dtmf_inband_detect" (stream-dtmf.c) */
         uint64_t invalid_packets, ssrc_changes;
         uint32_t last_sr_middle;        /* LSR for our reports */
         uint64_t last_sr_usec;          /* when it came (monotonic) */
@@ -250,6 +255,15 @@ bool stream_playout(Stream *s, int16_t *frame);
 void stream_get_stats(Stream *s, StreamStats *ret);
 int stream_append_local(Stream *s, DBusMessageIter *iter);
 void stream_apply_jitter_settings(Stream *s);
+
+/* stream-dtmf.c: in-band DTMF */
+int stream_send_dtmf_inband(Stream *s, const char *digits, BusError *error);
+int stream_dtmf_apply(Stream *s, const StreamRemote *r);  /* "dtmf_inband_detect" of Start/Update */
+void stream_dtmf_done(Stream *s);
+/* A packet time of voice at 16 kHz, before encoding: the tones replace it while digits are on. */
+void stream_dtmf_fill(Stream *s, int16_t *pcm, size_t n);
+/* A decoded frame (16 kHz), while detection is on. */
+void stream_dtmf_detect(Stream *s, const int16_t *frame, size_t n);
 
 /* stream-srtp.c: keys, SRTP sessions, protect/unprotect */
 int stream_srtp_init(Stream *s, SrtpMode mode);

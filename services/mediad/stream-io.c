@@ -112,6 +112,7 @@ static void send_voice(Stream *s, size_t n16k) {
         const int16_t *in = s->capture;
         size_t n = n16k;
 
+        stream_dtmf_fill(s, s->capture, n16k);
         if (c->sample_rate != AUDIO_RATE) {
                 (void) downsample2(&s->down, s->capture, n16k, pcm);
                 in = pcm;
@@ -160,6 +161,7 @@ bool stream_playout(Stream *s, int16_t *frame) {
         if (!s->playout || !receiving(s))
                 return false;
         playout_get(s->playout, frame, AUDIO_FRAME, now_usec());
+        stream_dtmf_detect(s, frame, AUDIO_FRAME);
         return true;
 }
 

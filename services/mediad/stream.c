@@ -164,6 +164,7 @@ Stream *stream_free(Stream *s) {
         manager_remove_stream(s->manager, s);
         stream_io_stop(s);
         stream_srtp_done(s);
+        stream_dtmf_done(s);
         playout_free(s->playout);
         codec_free(s->codec);
         free(s->owner);
@@ -341,6 +342,8 @@ int stream_start(Stream *s, const StreamRemote *r, BusError *error) {
         if (k < 0)
                 return bus_error_set(error, k, "Cannot start stream %u: %s", s->id, strerror(-k));
         k = stream_srtp_apply(s, r, error);
+        if (k >= 0 && stream_dtmf_apply(s, r) < 0)
+                k = bus_error_set(error, -ENOMEM, "No memory for in-band DTMF detection");
         if (k < 0)
                 return k;
         s->state = state_for(s->direction);
@@ -364,6 +367,8 @@ int stream_update(Stream *s, const StreamRemote *r, BusError *error) {
         if (k < 0)
                 return bus_error_set(error, k, "Cannot update stream %u: %s", s->id, strerror(-k));
         k = stream_srtp_apply(s, r, error);
+        if (k >= 0 && stream_dtmf_apply(s, r) < 0)
+                k = bus_error_set(error, -ENOMEM, "No memory for in-band DTMF detection");
         if (k < 0)
                 return k;
         s->state = state_for(s->direction);

@@ -29,6 +29,7 @@ struct HttpRequest {
         HttpDoneCallback done;
         void *userdata;
         bool http;
+        bool tftp;              /* no connection: waiting starts with the first packet */
 
         char *body;
         size_t size, allocated, max_size;
@@ -39,6 +40,10 @@ struct HttpRequest {
         char *etag, *last_modified;
         uint64_t retry_after_s;
         unsigned stall_s, connect_s;
+
+        char *upload;           /* http_upload(): what is sent (may hold secrets) */
+        size_t upload_size, upload_pos;
+        curl_mime *mime;
 };
 
 /* ---- requests ---- */
@@ -58,6 +63,10 @@ static void request_free(HttpRequest *req) {
                 req->next->prev = req->prev;
         sd_event_source_disable_unref(req->stall_timer);
         curl_slist_free_all(req->headers);
+        curl_mime_free(req->mime);
+        if (req->upload)
+                explicit_bzero(req->upload, req->upload_size);
+        free(req->upload);
         free(req->body);
         free(req->etag);
         free(req->last_modified);
@@ -311,7 +320,7 @@ static int on_stall_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
         /* connected (PRETRANSFER: also set for a reused connection, whose connect time is 0) */
         (void) curl_easy_getinfo(req->easy, CURLINFO_PRETRANSFER_TIME_T, &connected);
-        if (req->got_status)
+        if (req->got_status || req->tftp)
                 connected = 1;
         if (connected == 0 || now - req->last_progress < stall) {
                 uint64_t next = connected == 0 ? now + 100000ULL : req->last_progress + stall;
@@ -555,6 +564,86 @@ static int set_http(HttpRequest *req, const HttpRequestOptions *o) {
         return k == CURLE_OK ? 0 : -EINVAL;
 }
 
+/* FTP's login (curl logs in anonymously without one); TFTP has none. */
+static int set_ftp_login(HttpRequest *req, const HttpRequestOptions *o) {
+        CURLcode k = CURLE_OK;
+
+        if (o->username && *o->username && !startswith(o->url, "tftp:")) {
+                k = curl_easy_setopt(req->easy, CURLOPT_USERNAME, o->username);
+                if (k == CURLE_OK)
+                        k = curl_easy_setopt(req->easy, CURLOPT_PASSWORD, strempty(o->password));
+        }
+        return k == CURLE_OK ? 0 : -EINVAL;
+}
+
+static size_t on_read(char *buffer, size_t size, size_t n, void *userdata) {
+        HttpRequest *req = userdata;
+        size_t len = MIN(size * n, req->upload_size - req->upload_pos);
+
+        req->last_progress = now_usec();
+        memcpy(buffer, req->upload + req->upload_pos, len);
+        req->upload_pos += len;
+        return len;
+}
+
+/* curl rewinds to send the body again (after an authentication challenge). */
+static int on_seek(void *userdata, curl_off_t offset, int origin) {
+        HttpRequest *req = userdata;
+
+        if (origin != SEEK_SET || offset < 0 || (size_t) offset > req->upload_size)
+                return CURL_SEEKFUNC_CANTSEEK;
+        req->upload_pos = (size_t) offset;
+        return CURL_SEEKFUNC_OK;
+}
+
+static int set_post_form(HttpRequest *req, const HttpUpload *u) {
+        curl_mimepart *part;
+
+        req->mime = curl_mime_init(req->easy);
+        if (!req->mime || !(part = curl_mime_addpart(req->mime)))
+                return -ENOMEM;
+        if (curl_mime_name(part, "file") != CURLE_OK ||
+            curl_mime_filename(part, u->file_name) != CURLE_OK ||
+            curl_mime_type(part, "text/plain") != CURLE_OK ||
+            curl_mime_data_cb(part, (curl_off_t) u->size, on_read, on_seek, NULL, req) != CURLE_OK ||
+            curl_easy_setopt(req->easy, CURLOPT_MIMEPOST, req->mime) != CURLE_OK)
+                return -EINVAL;
+        return 0;
+}
+
+static int set_upload(HttpRequest *req, const HttpUpload *u) {
+        CURL *e = req->easy;
+
+        req->upload = malloc(u->size + 1);
+        if (!req->upload)
+                return -ENOMEM;
+        memcpy(req->upload, u->body, u->size);
+        req->upload_size = u->size;
+        if (req->http) {
+                /* no "Expect: 100-continue" round trip for a small file */
+                struct curl_slist *l = curl_slist_append(req->headers, "Expect:");
+                if (!l)
+                        return -ENOMEM;
+                req->headers = l;
+                if (curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers) != CURLE_OK)
+                        return -EINVAL;
+        }
+        if (req->http && u->post)
+                return set_post_form(req, u);
+        CURLcode k = curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+        if (k == CURLE_OK)
+                k = curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+        if (k == CURLE_OK)
+                k = curl_easy_setopt(e, CURLOPT_READDATA, req);
+        if (k == CURLE_OK)
+                k = curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
+        if (k == CURLE_OK)
+                k = curl_easy_setopt(e, CURLOPT_SEEKDATA, req);
+        if (k == CURLE_OK)
+                k = curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t) u->size);
+        return k == CURLE_OK ? 0 : -EINVAL;
+}
+
 static int set_common(HttpRequest *req, const HttpRequestOptions *o) {
         CURL *e = req->easy;
         CURLcode k = curl_easy_setopt(e, CURLOPT_URL, o->url);
@@ -584,8 +673,8 @@ static int set_common(HttpRequest *req, const HttpRequestOptions *o) {
         return k == CURLE_OK ? 0 : -EINVAL;
 }
 
-int http_get(HttpClient *c, const HttpRequestOptions *o, HttpDoneCallback done, void *userdata,
-             HttpRequest **ret) {
+static int request_start(HttpClient *c, const HttpRequestOptions *o, const HttpUpload *u, HttpDoneCallback done,
+                         void *userdata, HttpRequest **ret) {
         HttpRequest *req = calloc(1, sizeof(HttpRequest));
         if (!req)
                 return -ENOMEM;
@@ -598,6 +687,7 @@ int http_get(HttpClient *c, const HttpRequestOptions *o, HttpDoneCallback done, 
                 .connect_s = o->connect_timeout_s,
                 .http = startswith(o->url, "http:") || startswith(o->url, "https:") ||
                         startswith(o->url, "HTTP:") || startswith(o->url, "HTTPS:"),
+                .tftp = startswith(o->url, "tftp:") || startswith(o->url, "TFTP:"),
                 .next = c->requests,
         };
         if (c->requests)
@@ -610,6 +700,10 @@ int http_get(HttpClient *c, const HttpRequestOptions *o, HttpDoneCallback done, 
                 r = set_common(req, o);
         if (r >= 0 && req->http)
                 r = set_http(req, o);
+        if (r >= 0 && !req->http)
+                r = set_ftp_login(req, o);
+        if (r >= 0 && u)
+                r = set_upload(req, u);
         if (r >= 0)
                 r = set_tls(c, req->easy, o);
         req->last_progress = now_usec();
@@ -626,4 +720,14 @@ int http_get(HttpClient *c, const HttpRequestOptions *o, HttpDoneCallback done, 
         if (ret)
                 *ret = req;
         return 0;
+}
+
+int http_get(HttpClient *c, const HttpRequestOptions *o, HttpDoneCallback done, void *userdata,
+             HttpRequest **ret) {
+        return request_start(c, o, NULL, done, userdata, ret);
+}
+
+int http_upload(HttpClient *c, const HttpRequestOptions *o, const HttpUpload *u, HttpDoneCallback done,
+                void *userdata, HttpRequest **ret) {
+        return request_start(c, o, u, done, userdata, ret);
 }

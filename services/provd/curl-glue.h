@@ -65,5 +65,19 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(HttpClient *, http_client_free);
 
 int http_get(HttpClient *c, const HttpRequestOptions *o, HttpDoneCallback done, void *userdata,
              HttpRequest **ret);
+/* What http_upload() sends. HTTP(S): PUT of the body to the URL, or with post a POST of a
+ * multipart/form-data form whose part "file" holds it (named file_name); FTP(S) and TFTP
+ * store it as the URL's file. The body is copied, and erased when the request ends. */
+typedef struct HttpUpload {
+        const char *body;
+        size_t size;
+        bool post;
+        const char *file_name;
+} HttpUpload;
+
+/* Like http_get(); the response is the server's answer to the upload (other protocols:
+ * status 200 when stored). */
+int http_upload(HttpClient *c, const HttpRequestOptions *o, const HttpUpload *u, HttpDoneCallback done,
+                void *userdata, HttpRequest **ret);
 /* Stop a request; its callback is not called. NULL is fine. */
 void http_request_cancel(HttpRequest *req);

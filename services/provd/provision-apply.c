@@ -7,6 +7,7 @@
 #include "provd.h"
 #include "provision-cache.h"
 #include "provision-internal.h"
+#include "provision-local.h"
 #include "util.h"
 
 #define RSA_KEY_MAX (64U * 1024U)
@@ -86,7 +87,7 @@ static int decrypt(Provision *pv, Run *run, size_t i, CfgcryptRsaKey **rsa, char
         CfgcryptFormat format = cfgcrypt_detect(f->body, f->size);
         CfgcryptError e = {};
 
-        if (format == CFGCRYPT_FORMAT_PLAIN && run->s.encrypted_only)
+        if (format == CFGCRYPT_FORMAT_PLAIN && run->s.encrypted_only && f->kind != FETCH_LOCAL)
                 return run_fail(pv, -EPERM, false, "%s: not encrypted, and static.auto_provision.update_file_mode "
                                 "= 1 accepts only encrypted files", f->name);
         int r = key_from_file(pv, run, i, &key);
@@ -240,7 +241,7 @@ static int compose(Run *run, const Applied *a, char **ret_common, char **ret_mac
 
         for (size_t i = 0; i < run->n; i++) {
                 Fetch *f = &run->fetches[i];
-                if (!f->cfg)
+                if (!f->cfg || !is_config(f))
                         continue;
                 if (f->kind == FETCH_MAC)
                         mac[n_mac++] = f->cfg;
@@ -289,7 +290,8 @@ static void prune_cache(Provision *pv, Run *run) {
 }
 
 /* 1 when the configuration changed, 0 when the store already held these layers. */
-static int store_apply(Provision *pv, Run *run, const char *common_text, const char *mac_text) {
+static int store_apply(Provision *pv, Run *run, const char *common_text, const char *mac_text,
+                       const LocalPlan *local) {
         _cleanup_(cfg_file_freep) CfgFile *common = NULL, *mac = NULL;
         _cleanup_(strv_freep) char **changed = NULL;
         uint64_t generation = store_generation(pv->provd->store);
@@ -300,7 +302,8 @@ static int store_apply(Provision *pv, Run *run, const char *common_text, const c
         if (r >= 0)
                 r = cfg_parse("provisioned MAC layer", mac_text, strlen(mac_text), &mac, &e);
         if (r >= 0)
-                r = store_replace_provisioned(pv->provd->store, common, mac, &changed, &e);
+                r = store_replace_provisioned_local(pv->provd->store, common, mac, local->local, local->drop,
+                                                    &changed, &e);
         if (r < 0) {
                 cfg_error_format(&e, where, sizeof(where));
                 return run_fail(pv, r, false, "%s", e.reason[0] ? where : strerror(-r));
@@ -331,7 +334,9 @@ static int check_found(Provision *pv, Run *run) {
         for (size_t i = 0; i < run->n; i++)
                 snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s", i > 0 ? ", " : "",
                          run->fetches[i].name);
-        return run_fail(pv, -ENOENT, false, "%s: no configuration files (HTTP 404 for %s)", pv->server, tried);
+        bool http = startswith(pv->server, "http:") || startswith(pv->server, "https:");
+        return run_fail(pv, -ENOENT, false, "%s: no configuration files (%s for %s)", pv->server,
+                        http ? "HTTP 404" : "not found", tried);
 }
 
 void run_apply(Provision *pv) {
@@ -339,24 +344,33 @@ void run_apply(Provision *pv) {
         _cleanup_(cfgcrypt_rsa_key_freep) CfgcryptRsaKey *rsa = NULL;
         _cleanup_(applied_done) Applied a = {};
         _cleanup_(erase_and_freep) char *common = NULL, *mac = NULL;
+        _cleanup_(local_plan_done) LocalPlan local = {};
 
         pv->state = PROVISION_STATE_APPLYING;
         provision_bus_changed(pv->provd, "State", NULL);
         if (check_found(pv, run) < 0)
                 return;
         for (size_t i = 0; i < run->n; i++)
-                if (is_config(&run->fetches[i]) && run->fetches[i].found && prepare(pv, run, i, &rsa) < 0)
+                if ((is_config(&run->fetches[i]) || run->fetches[i].kind == FETCH_LOCAL) && run->fetches[i].found &&
+                    prepare(pv, run, i, &rsa) < 0)
                         return;
 
         int r = applied_read(pv, &a);
         if (r >= 0)
                 r = compose(run, &a, &common, &mac);
+        if (r >= 0)
+                r = provision_local_plan(pv, run, &local);
+        /* < 0 for a bad value: then store_apply() says which */
+        int local_changes = r >= 0 ? store_local_would_change(pv->provd->store, local.local, local.drop) : 0;
+        if (local_changes == -ENOMEM)
+                r = -ENOMEM;
         if (r < 0) {
                 (void) run_fail(pv, r, false, "Cannot compose the provisioned configuration: %s", strerror(-r));
                 return;
         }
-        if (!run->force && streq_ptr(common, a.common_text) && streq_ptr(mac, a.mac_text)) {
+        if (!run->force && streq_ptr(common, a.common_text) && streq_ptr(mac, a.mac_text) && local_changes == 0) {
                 log_info("Provisioning from %s: nothing changed", pv->server);
+                provision_local_run_done(pv, run);
                 run_end(pv, PROVISION_RESULT_UNCHANGED, NULL);
                 return;
         }
@@ -365,9 +379,10 @@ void run_apply(Provision *pv) {
                                 "failed; not applied again (Start with force to apply them)", pv->server);
                 return;
         }
-        r = store_apply(pv, run, common, mac);
+        r = store_apply(pv, run, common, mac, &local);
         if (r < 0)
                 return;
+        provision_local_run_done(pv, run);
         if (r > 0)
                 provision_rollback_watch(pv, common, mac);
         run_end(pv, r > 0 ? PROVISION_RESULT_SUCCESS : PROVISION_RESULT_UNCHANGED, NULL);

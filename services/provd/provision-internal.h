@@ -43,6 +43,7 @@ typedef enum FetchKind {
         FETCH_MAC,
         FETCH_INCLUDE,
         FETCH_KEY,
+        FETCH_LOCAL,        /* <mac>-local.cfg (provision-local.c) */
         _FETCH_KIND_MAX,
 } FetchKind;
 
@@ -122,6 +123,8 @@ struct Provision {
         sd_event_source *watch_timer; /* the end of the window after an apply */
         char *applied_common, *applied_mac; /* what that run applied */
         char *refused_common, *refused_mac; /* what was rolled back: not applied again */
+
+        struct ProvisionLocal *local; /* <mac>-local.cfg (provision-local.c) */
 };
 
 int provision_start_run(Provision *pv, const char *url, bool force, ProvisionTrigger trigger, char *reason,

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "provd.h"
 #include "provision-internal.h"
+#include "provision-local.h"
 #include "util.h"
 
 #define USEC_PER_SEC 1000000ULL
@@ -163,6 +164,8 @@ void provision_power_on(Provision *pv) {
 
 void provision_config_changed(Provision *pv, char * const *keys) {
         bool relevant = false;
+
+        provision_local_changed(pv); /* <mac>-local.cfg to the server (provision-local.c) */
 
         for (size_t i = 0; keys && keys[i]; i++)
                 relevant = relevant || startswith(keys[i], "static.auto_provision.repeat.") ||

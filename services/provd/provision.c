@@ -12,6 +12,7 @@
 #include "provision-cache.h"
 #include "provision-files.h"
 #include "provision-internal.h"
+#include "provision-local.h"
 #include "util.h"
 
 #define CONNECT_TIMEOUT_S 10U
@@ -484,6 +485,8 @@ static int fetch_next_files(Provision *pv, Run *run, size_t i) {
                         return run_fail(pv, -ENOENT, false, "%s: %s (the key file of %s)", f->display, f->detail,
                                         run->fetches[f->key_of].name);
                 return 0;
+        case FETCH_LOCAL:
+                return 0; /* optional */
         case _FETCH_KIND_MAX:
                 break;
         }
@@ -512,15 +515,22 @@ static int http_status(Provision *pv, Run *run, Fetch *f, HttpResponse *resp) {
                 fetch_set(f, "not-modified", "HTTP 304, %zu bytes kept", f->size);
                 return count_bytes(pv, run, f);
         }
+        bool http = startswith(f->url, "http:") || startswith(f->url, "https:");
         if (resp->status >= 200 && resp->status < 300) {
                 f->body = TAKE_PTR(resp->body);
                 f->size = resp->size;
                 f->found = true;
-                fetch_set(f, "downloaded", "HTTP %ld, %zu bytes", resp->status, f->size);
+                if (http)
+                        fetch_set(f, "downloaded", "HTTP %ld, %zu bytes", resp->status, f->size);
+                else
+                        fetch_set(f, "downloaded", "%zu bytes", f->size);
                 return count_bytes(pv, run, f);
         }
         if (resp->status == 404 || resp->status == 410) {
-                fetch_set(f, "missing", "HTTP %ld", resp->status);
+                if (http)
+                        fetch_set(f, "missing", "HTTP %ld", resp->status);
+                else /* FTP, TFTP: no status, the file is not there */
+                        fetch_set(f, "missing", "not found");
                 return 0;
         }
         run->retry_after_s = resp->retry_after_s;
@@ -579,10 +589,25 @@ static void on_fetched(HttpRequest *req, int error, HttpResponse *resp, const ch
         run_fetch_next(pv);
 }
 
+/* After the other files: <mac>-local.cfg, when it is synced. 1 when added. */
+static int run_add_local(Run *run, Provision *pv) {
+        _cleanup_(freep) char *url = NULL;
+
+        for (size_t i = 0; i < run->n; i++)
+                if (run->fetches[i].kind == FETCH_LOCAL)
+                        return 0;
+        int r = provision_local_url(pv, run, &url);
+        if (r >= 0)
+                r = run_add(run, run->n, FETCH_LOCAL, url, 0);
+        if (r < 0 && r != -ENOENT)
+                log_warning_errno(r, "Cannot fetch the local changes file, ignoring: %m");
+        return r >= 0;
+}
+
 static void run_fetch_next(Provision *pv) {
         Run *run = pv->run;
 
-        if (run->current < run->n) {
+        if (run->current < run->n || run_add_local(run, pv) > 0) {
                 (void) fetch_start(pv, run, &run->fetches[run->current]);
                 return;
         }
@@ -728,6 +753,9 @@ int provision_new(Provd *p, const char *state_dir, Provision **ret) {
         r = http_client_new(p->event, &pv->http);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the HTTP client: %m");
+        r = provision_local_new(pv, &pv->local);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(pv);
         return 0;
 }
@@ -738,6 +766,7 @@ Provision *provision_free(Provision *pv) {
         run_free(pv->run);
         provision_schedule_done(pv);
         provision_rollback_done(pv);
+        provision_local_free(pv->local);
         http_client_free(pv->http);
         provision_files_free(pv->files, pv->n_files);
         free(pv->last_error);

@@ -873,24 +873,49 @@ int store_import(Store *s, const CfgFile *f, char ***ret_changed, unsigned *ret_
         return 0;
 }
 
+/* The local layer a provisioning run leaves: local (NULL: the current one) without the
+ * keys in drop. Unknown keys of local are skipped, as store_import() does. */
+static int local_after_provisioning(Store *s, const CfgFile *local, char * const *drop, Layer *ret,
+                                    CfgError *error) {
+        _cleanup_(layer_done) Layer l = {};
+        int r = local ? layer_from_file(local, &s->layers[STORE_LAYER_LOCAL], &l, NULL, error)
+                      : layer_copy(&s->layers[STORE_LAYER_LOCAL], &l);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; drop && drop[i]; i++)
+                layer_remove(&l, drop[i]);
+        *ret = l;
+        l = (Layer) {};
+        return 0;
+}
+
 int store_replace_provisioned(Store *s, const CfgFile *common, const CfgFile *mac,
                               char ***ret_changed, CfgError *error) {
+        return store_replace_provisioned_local(s, common, mac, NULL, NULL, ret_changed, error);
+}
+
+int store_replace_provisioned_local(Store *s, const CfgFile *common, const CfgFile *mac, const CfgFile *local,
+                                    char * const *drop, char ***ret_changed, CfgError *error) {
         CfgError dummy;
         if (!error)
                 error = &dummy;
         *error = (CfgError) {};
 
-        _cleanup_(layer_done) Layer c = {}, m = {};
+        _cleanup_(layer_done) Layer c = {}, m = {}, l = {};
         int r = layer_from_file(common, &s->layers[STORE_LAYER_COMMON], &c, NULL, error);
         if (r < 0)
                 return r;
         r = layer_from_file(mac, &s->layers[STORE_LAYER_MAC], &m, NULL, error);
         if (r < 0)
                 return r;
+        r = local_after_provisioning(s, local, drop, &l, error);
+        if (r < 0)
+                return r;
 
         Layer *repl[_STORE_LAYER_MAX] = {};
         repl[STORE_LAYER_COMMON] = &c;
         repl[STORE_LAYER_MAC] = &m;
+        repl[STORE_LAYER_LOCAL] = &l;
         if (layer_equal(&c, &s->layers[STORE_LAYER_COMMON]) && layer_equal(&m, &s->layers[STORE_LAYER_MAC]))
                 return store_commit(s, repl, ret_changed, error); /* nothing to keep */
 
@@ -949,6 +974,16 @@ int store_layer_equal(Store *s, StoreLayer l, const CfgFile *f) {
         if (r == -ENOMEM)
                 return r;
         return r >= 0 && layer_equal(&other, &s->layers[l]);
+}
+
+int store_local_would_change(Store *s, const CfgFile *local, char * const *drop) {
+        _cleanup_(layer_done) Layer l = {};
+        CfgError e = {};
+
+        int r = local_after_provisioning(s, local, drop, &l, &e);
+        if (r < 0)
+                return r;
+        return !layer_equal(&l, &s->layers[STORE_LAYER_LOCAL]);
 }
 
 uint64_t store_generation(Store *s) {

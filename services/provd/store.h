@@ -72,6 +72,14 @@ int store_import(Store *s, const CfgFile *f, char ***ret_changed, unsigned *ret_
 /* Replace the provisioned layers together (either may be NULL: empty layer). */
 int store_replace_provisioned(Store *s, const CfgFile *common, const CfgFile *mac,
                               char ***ret_changed, CfgError *error);
+/* The same, and in the same atomic change the local layer becomes local (NULL: the
+ * current local layer; a downloaded <mac>-local.cfg; unknown keys skipped) without the
+ * keys in drop (NULL: none): what provisioning does to local changes
+ * (static.auto_provision.custom.protect, .custom.sync). */
+int store_replace_provisioned_local(Store *s, const CfgFile *common, const CfgFile *mac, const CfgFile *local,
+                                    char * const *drop, char ***ret_changed, CfgError *error);
+/* 1 when the local layer would change under store_replace_provisioned_local(local, drop). */
+int store_local_would_change(Store *s, const CfgFile *local, char * const *drop);
 
 /* The provisioned layers as they were before the last store_replace_provisioned()
  * that changed them are kept (persisted with the generation): put them back, in one

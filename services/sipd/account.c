@@ -11,6 +11,14 @@
  * after reg_fail_retry_interval, doubling up to 4 times that; when the server
  * in use did not answer retry_counts times in a row and the other server is
  * configured, we fail over to it at once.
+ *
+ * Keep-alive over TCP and TLS is ours: an OPTIONS to the registrar every
+ * nat.udp_update_time seconds, on the account's connection, that must be
+ * answered (any status) within PING_ANSWER_USEC. sofia's CRLF ping cannot
+ * run on its TLS transport, and nua's OPTIONS keep-alive waits for timer F
+ * (32 s): a server that went silent with the connection open would keep the
+ * account "registered" for up to nat.udp_update_time + 32 s. No answer in
+ * time fails the registration like any other failure (retry, failover).
  */
 #include "log.h"
 #include "sipd.h"
@@ -19,6 +27,8 @@
 
 #define BACKOFF_FACTOR_MAX 4
 #define RETRY_MAX_USEC (1800 * USEC_PER_SEC)
+#define PING_ANSWER_SEC 10U
+#define PING_ANSWER_USEC (PING_ANSWER_SEC * USEC_PER_SEC)
 
 static const char * const state_names[_ACCOUNT_STATE_MAX] = {
         [ACCOUNT_UNREGISTERED] = "unregistered",
@@ -61,10 +71,13 @@ int account_new(Manager *m, unsigned index, Account **ret) {
         return 0;
 }
 
+static void ping_stop(Account *a);
+
 Account *account_free(Account *a) {
         if (!a)
                 return NULL;
         sd_event_source_disable_unref(a->retry);
+        ping_stop(a);
         a->reg = sip_registration_release(a->reg, false);
         (void) bus_remove_object(a->manager->bus, a->path, &sipd_account_interface);
         account_settings_done(&a->settings);
@@ -188,6 +201,11 @@ static bool options_keepalive(const Account *a) {
                (a->settings.keepalive != KEEPALIVE_OFF && current_server(a)->transport == SIP_TRANSPORT_TLS);
 }
 
+/* Over a connection, the OPTIONS keep-alive is ours (see the top), not nua's. */
+static bool own_keepalive(const Account *a) {
+        return options_keepalive(a) && current_server(a)->transport != SIP_TRANSPORT_UDP;
+}
+
 static int send_register(Account *a) {
         const ServerSettings *s = current_server(a);
         _cleanup_(freep) char *aor = NULL, *registrar = NULL, *proxy = NULL;
@@ -211,7 +229,7 @@ static int send_register(Account *a) {
                 .password = a->settings.password,
                 .expires = s->expires,
                 .keepalive_ms = a->settings.keepalive == KEEPALIVE_OFF ? 0 : a->settings.keepalive_interval * 1000,
-                .options_keepalive = options_keepalive(a),
+                .options_keepalive = options_keepalive(a) && !own_keepalive(a),
         };
         r = sip_registration_new(a->manager->stack, &p, a, &a->reg);
         if (r < 0)
@@ -224,6 +242,7 @@ static int send_register(Account *a) {
 
 int account_start(Account *a) {
         a->retry = sd_event_source_disable_unref(a->retry);
+        ping_stop(a);
         if (!account_can_register(a)) {
                 a->reg = sip_registration_release(a->reg, true);
                 set_expires(a, 0);
@@ -262,6 +281,7 @@ int account_start(Account *a) {
 
 void account_stop(Account *a) {
         a->retry = sd_event_source_disable_unref(a->retry);
+        ping_stop(a);
         if (a->reg)
                 log_info("Account %u: unregistering", a->index);
         a->reg = sip_registration_release(a->reg, true);
@@ -293,12 +313,96 @@ static uint64_t retry_delay(const Account *a) {
         return MIN((uint64_t) MAX(a->settings.retry_interval, 1U) * factor * USEC_PER_SEC, RETRY_MAX_USEC);
 }
 
+/* ---- our keep-alive ---- */
+
+static void ping_stop(Account *a) {
+        a->ping = sd_event_source_disable_unref(a->ping);
+        a->ping_pending = false;
+}
+
+static int on_ping_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void ping_schedule(Account *a, uint64_t usec) {
+        a->ping = sd_event_source_disable_unref(a->ping);
+        int r = sd_event_add_time_relative(a->manager->event, &a->ping, CLOCK_MONOTONIC, usec, 0, on_ping_timer, a);
+        if (r < 0)
+                log_error_errno(r, "Account %u: cannot schedule a keep-alive: %m", a->index);
+}
+
+static uint64_t ping_interval(const Account *a) {
+        return (uint64_t) MAX(a->settings.keepalive_interval, 1U) * USEC_PER_SEC;
+}
+
+static void on_failed(Account *a, const SipRegistrationResult *res);
+
+static void ping_send(Account *a) {
+        _cleanup_(freep) char *aor = NULL, *registrar = NULL, *proxy = NULL;
+        const ServerSettings *s = current_server(a);
+
+        int r = account_uri(a, &aor);
+        if (r >= 0)
+                r = server_uri(s->address, s->port, s->transport, &registrar);
+        if (r >= 0)
+                r = outbound_proxy(a, &proxy);
+        if (r >= 0)
+                r = sip_registration_ping(a->reg, aor, registrar, proxy ?: registrar);
+        if (r < 0) {
+                log_warning_errno(r, "Account %u: cannot send a keep-alive, ignoring: %m", a->index);
+                ping_schedule(a, ping_interval(a));
+                return;
+        }
+        a->ping_pending = true;
+        a->ping_sent = now_usec();
+        ping_schedule(a, PING_ANSWER_USEC);
+}
+
+static int on_ping_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Account *a = userdata;
+
+        a->ping = sd_event_source_disable_unref(a->ping);
+        if (!a->reg)
+                return 0;
+        if (!a->ping_pending) {
+                ping_send(a);
+                return 0;
+        }
+        char phrase[64];
+        snprintf(phrase, sizeof(phrase), "No answer within %u s", PING_ANSWER_SEC);
+        log_warning("Account %u: the server did not answer a keep-alive within %u s", a->index, PING_ANSWER_SEC);
+        SipRegistrationResult res = {
+                .status = 408,
+                .phrase = phrase,
+                .local = true,
+                .keepalive = true,
+        };
+        on_failed(a, &res);
+        return 0;
+}
+
+void account_on_ping(Account *a, const SipRegistrationResult *res) {
+        if (!a->ping_pending)
+                return;
+        a->ping_pending = false;
+        if (res->local) {
+                /* no answer: the connection failed (the timeout is ours, above) */
+                on_failed(a, res);
+                return;
+        }
+        log_debug("Account %u: keep-alive answered %u in %.1f ms", a->index, res->status,
+                  (double) (now_usec() - a->ping_sent) / 1000.0);
+        ping_schedule(a, ping_interval(a));
+}
+
+/* ---- registration results ---- */
+
 static void on_registered(Account *a, const SipRegistrationResult *res) {
         bool first = a->state != ACCOUNT_REGISTERED;
 
         a->failures = a->no_answer = 0;
         set_expires(a, res->expires);
         set_state(a, ACCOUNT_REGISTERED, "");
+        if (own_keepalive(a) && !a->ping)
+                ping_schedule(a, ping_interval(a));
         if (first)
                 log_info("Account %u: registered for %u s (%.0f ms after REGISTER)", a->index, res->expires,
                          (double) (now_usec() - a->register_started) / 1000.0);
@@ -350,6 +454,7 @@ static void on_failed(Account *a, const SipRegistrationResult *res) {
 
         failure_text(a, res, text, sizeof(text));
         log_warning("Account %u: registration failed: %s", a->index, text);
+        ping_stop(a);
         a->reg = sip_registration_release(a->reg, false);
         a->failures++;
         a->no_answer = no_answer ? a->no_answer + 1 : 0;

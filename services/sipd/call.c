@@ -92,6 +92,7 @@ Call *call_free(Call *c) {
         if (!c)
                 return NULL;
         sd_event_source_disable_unref(c->linger);
+        call_dtmf_free(c);
         c->sip = sip_call_release(c->sip);
         if (c->stream)
                 (void) media_stream_stop(c->manager, c->stream);
@@ -117,6 +118,7 @@ static int call_publish(Call *c) {
         if (r < 0)
                 return r;
         manager_add_call(c->manager, c);
+        call_tones_update(c->manager);
         return 0;
 }
 
@@ -126,6 +128,7 @@ static void set_state(Call *c, CallState state) {
         log_info("Call %u: %s -> %s", c->id, state_names[c->state], state_names[state]);
         c->state = state;
         call_emit(c, "State");
+        call_tones_update(c->manager); /* ringback, ring, call-waiting, busy... (call-tones.c) */
         if (state == CALL_ACTIVE && c->start_time == 0) {
                 c->start_time = realtime_usec();
                 call_emit(c, "StartTime");
@@ -168,6 +171,7 @@ static void call_end(Call *c, const char *reason) {
 static void end_with_status(Call *c, unsigned status, const char *phrase) {
         char text[160];
         snprintf(text, sizeof(text), "%u %s", status, strempty(phrase));
+        call_tones_on_end(c, status);
         call_end(c, text);
 }
 
@@ -228,7 +232,8 @@ static void apply_negotiated(Call *c, const SdpNegotiated *n) {
         }
         if (!c->stream)
                 return;
-        int r = media_stream_start(c->manager, c->id, c->stream, n, c->stream_started);
+        int detect = call_dtmf_on_negotiated(c, n); /* in-band DTMF detection, when it changes */
+        int r = media_stream_start(c->manager, c->id, c->stream, n, c->stream_started, detect);
         if (r < 0)
                 log_warning_errno(r, "Call %u: cannot start its media: %m", c->id);
         c->stream_started = true;
@@ -568,6 +573,7 @@ int call_answer(Call *c, BusError *error) {
         if (c->answer_wanted)
                 return bus_error_set(error, -EALREADY, "Call %u is being answered", c->id);
         c->answer_wanted = true;
+        call_tones_update(c->manager); /* the ringer stops */
         if (!c->local)
                 return 0; /* answered when the stream is ready */
         return send_answer(c);
@@ -864,6 +870,7 @@ void call_on_sip_event(Call *c, const SipCallEvent *e) {
                 call_end(c, "cancelled");
                 break;
         case SIP_CALL_BYE:
+                call_tones_on_end(c, 0);
                 call_end(c, "remote hangup");
                 break;
         case SIP_CALL_TERMINATED:

@@ -44,6 +44,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->fetch_retry);
         sd_event_source_disable_unref(m->stop_timer);
         sd_event_source_disable_unref(m->listen_retry);
+        call_tones_free(m->tones);
         sip_stack_set_manager(m->stack, NULL);
         certificates_free(m->certs);
         manager_tls_done(m);

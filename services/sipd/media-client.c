@@ -249,7 +249,8 @@ int media_create_stream(Manager *m, unsigned call_id, const MediaOptions *o) {
 
 /* ---- Start, Update, Hold, Stop ---- */
 
-int media_append_remote(DBusMessageIter *iter, const SdpNegotiated *n) {
+/* inband_detect: "dtmf_inband_detect" true (1) or false (0), or not given (-1). */
+static int append_remote(DBusMessageIter *iter, const SdpNegotiated *n, int inband_detect) {
         DBusMessageIter dict;
         const char *address = n->address, *codec = n->codec.name, *fmtp = n->codec.fmtp,
                    *direction = sdp_direction_to_string(n->direction);
@@ -287,11 +288,18 @@ int media_append_remote(DBusMessageIter *iter, const SdpNegotiated *n) {
                 r = append_dict_entry(&dict, "crypto", DBUS_TYPE_STRING, &crypto);
         if (r >= 0 && n->srtp)
                 r = append_dict_entry(&dict, "local_crypto", DBUS_TYPE_STRING, &local_crypto);
+        dbus_bool_t detect = inband_detect > 0;
+        if (r >= 0 && inband_detect >= 0)
+                r = append_dict_entry(&dict, "dtmf_inband_detect", DBUS_TYPE_BOOLEAN, &detect);
         if (r < 0) {
                 dbus_message_iter_abandon_container(iter, &dict);
                 return r;
         }
         return dbus_message_iter_close_container(iter, &dict) ? 0 : -ENOMEM;
+}
+
+int media_append_remote(DBusMessageIter *iter, const SdpNegotiated *n) {
+        return append_remote(iter, n, -1);
 }
 
 static void on_stream_reply(Bus *bus, DBusMessage *reply, int error, void *userdata) {
@@ -354,7 +362,8 @@ static void on_started(Bus *bus, DBusMessage *reply, int error, void *userdata) 
                 log_warning_errno(r, "Cannot ask for the encryption of a media stream: %m");
 }
 
-int media_stream_start(Manager *m, unsigned call_id, const char *stream, const SdpNegotiated *n, bool update) {
+int media_stream_start(Manager *m, unsigned call_id, const char *stream, const SdpNegotiated *n, bool update,
+                       int inband_detect) {
         DBusMessage *msg = dbus_message_new_method_call(MEDIA1_NAME, stream, MEDIA1_STREAM_IFACE,
                                                         update ? "Update" : "Start");
         DBusMessageIter iter;
@@ -362,7 +371,7 @@ int media_stream_start(Manager *m, unsigned call_id, const char *stream, const S
         if (!msg)
                 return -ENOMEM;
         dbus_message_iter_init_append(msg, &iter);
-        int r = media_append_remote(&iter, n);
+        int r = append_remote(&iter, n, inband_detect);
         if (r < 0) {
                 dbus_message_unref(msg);
                 return r;
@@ -426,4 +435,24 @@ int media_stream_stop(Manager *m, const char *stream) {
         if (!msg)
                 return -ENOMEM;
         return send_call(m, msg, on_stopped, media_reply_new(m, 0, stream));
+}
+
+/* ---- tones ---- */
+
+static void on_tone(Bus *bus, DBusMessage *reply, int error, void *userdata) {
+        call_tones_on_reply(userdata, error, error < 0 ? error_text(reply, error) : NULL);
+}
+
+int media_set_tone(Manager *m, const char *tone) {
+        DBusMessage *msg = dbus_message_new_method_call(MEDIA1_NAME, MEDIA1_PATH, MEDIA1_IFACE,
+                                                        tone ? "PlayTone" : "StopTone");
+
+        if (!msg || (tone && !dbus_message_append_args(msg, DBUS_TYPE_STRING, &tone, DBUS_TYPE_INVALID))) {
+                if (msg)
+                        dbus_message_unref(msg);
+                return -ENOMEM;
+        }
+        int r = bus_call_async(manager_bus(m), msg, MEDIA_TIMEOUT_MS, on_tone, m);
+        dbus_message_unref(msg);
+        return r;
 }

@@ -39,12 +39,15 @@ int media_create_stream(Manager *m, unsigned call_id, const MediaOptions *o);
 /* Start (first time) or Update (later) with the negotiated remote side;
  * call_on_stream_failed() hears about errors, call_on_media_encryption() what
  * the stream then has on the wire (its Encryption property). */
-int media_stream_start(Manager *m, unsigned call_id, const char *stream, const SdpNegotiated *n, bool update);
+int media_stream_start(Manager *m, unsigned call_id, const char *stream, const SdpNegotiated *n, bool update,
+                       int inband_detect); /* "dtmf_inband_detect": 1, 0, or -1 not given */
 /* Stream.NewKeys; call_on_new_keys() gets them. */
 int media_stream_new_keys(Manager *m, unsigned call_id, const char *stream, MediaKeysFor purpose);
 int media_stream_hold(Manager *m, unsigned call_id, const char *stream, SdpDirection d);
 /* Release the stream; errors are only logged. */
 int media_stream_stop(Manager *m, const char *stream);
+/* Media1.PlayTone(tone), or StopTone() when tone is NULL; call_tones_on_reply() hears how it went. */
+int media_set_tone(Manager *m, const char *tone);
 
 /* The remote parameters of Stream.Start as an a{sv} (exposed for tests). */
 int media_append_remote(DBusMessageIter *iter, const SdpNegotiated *n);
@@ -58,3 +61,5 @@ void call_on_stream_failed(Call *c, int error, const char *message);
 void call_on_media_encryption(Call *c, const char *encryption);
 /* crypto: NULL-terminated a=crypto values (secret; wiped and freed by the caller), NULL on error. */
 void call_on_new_keys(Call *c, MediaKeysFor purpose, int error, const char *message, char * const *crypto);
+/* Implemented by call-tones.c: the answer to media_set_tone(); message is NULL on success. */
+void call_tones_on_reply(Manager *m, int error, const char *message);

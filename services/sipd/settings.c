@@ -165,6 +165,8 @@ static int account_from_dict(const Dict *d, unsigned n, AccountSettings *a) {
         a->retry_interval = to_unsigned(GET(d, "30", "account.%u.reg_fail_retry_interval", n), 30, 0, 1800);
         a->ptime = to_unsigned(GET(d, "20", "account.%u.ptime", n), 20, 0, 60);
         a->srtp = to_unsigned(GET(d, "0", "account.%u.srtp_encryption", n), 0, 0, 2);
+        a->dtmf_type = to_unsigned(GET(d, "1", "account.%u.dtmf.type", n), 1, 0, 3);
+        a->dtmf_info_type = to_unsigned(GET(d, "1", "account.%u.dtmf.info_type", n), 1, 1, 3);
         keepalive_from_dict(d, n, a);
         return codecs_from_dict(d, n, a);
 }
@@ -188,6 +190,8 @@ int settings_from_dict(char * const *keys, char * const *values, Settings *ret) 
         s.listen_port = to_unsigned(GET(&d, "5060", "sip.listen_port"), 5060, 1, 65535);
         s.tls_listen_port = to_unsigned(GET(&d, "5061", "sip.tls_listen_port"), 5061, 1, 65535);
         s.call_waiting = to_bool(GET(&d, "1", "call_waiting.enable"), true);
+        s.call_waiting_tone = to_bool(GET(&d, "1", "call_waiting.tone"), true);
+        s.busy_tone_delay = to_unsigned(GET(&d, "3", "features.busy_tone_delay"), 3, 0, 5);
         s.direct_ip_calls = to_bool(GET(&d, "1", "features.direct_ip_call_enable"), true);
         r = dup_to(&s.listen_address, GET(&d, "", "deskphone.sip.listen_address"));
         if (r >= 0)

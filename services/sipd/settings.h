@@ -59,6 +59,8 @@ typedef struct AccountSettings {
         char *codecs[SIPD_CODECS_MAX + 1]; /* Media1 names, preference order, NULL-terminated */
         unsigned ptime;
         unsigned srtp;                  /* 0 off, 1 optional, 2 compulsory */
+        unsigned dtmf_type;             /* 0 in-band, 1 RFC 4733, 2 SIP INFO, 3 RFC 4733 or in-band + INFO */
+        unsigned dtmf_info_type;        /* INFO body: 1 dtmf-relay, 2 dtmf, 3 telephone-event */
 } AccountSettings;
 
 /* Certificates for SIP over TLS (Yealink's static.security.*). */
@@ -75,6 +77,8 @@ typedef struct Settings {
         unsigned tls_listen_port;       /* sip.tls_listen_port */
         SecuritySettings security;
         bool call_waiting;
+        bool call_waiting_tone;         /* call_waiting.tone */
+        unsigned busy_tone_delay;       /* features.busy_tone_delay: seconds of busy/congestion tone */
         bool direct_ip_calls;
         char *listen_address;   /* deskphone.sip.listen_address; "" for all addresses */
         char *log_level;        /* deskphone.log_level.sipd, else deskphone.log_level; "" if none */

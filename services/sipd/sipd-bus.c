@@ -163,6 +163,15 @@ static int method_resume(Bus *bus, DBusMessage *m, void *userdata, BusError *err
         return call_method(m, bus, call_resume(userdata, error));
 }
 
+/* Answered by call_send_dtmf() itself: at once, or when the media stream took the digits. */
+static int method_send_dtmf(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
+        const char *digits;
+
+        if (!dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &digits, DBUS_TYPE_INVALID))
+                return -EINVAL;
+        return call_send_dtmf(userdata, m, digits, error);
+}
+
 static int call_state(Bus *bus, DBusMessageIter *iter, void *userdata) {
         return append_string(iter, call_state_to_string(((Call *) userdata)->state));
 }
@@ -206,6 +215,12 @@ static const BusMethod call_methods[] = {
         { "Reject", "", "", "", "", method_reject },
         { "Hold", "", "", "", "", method_hold },
         { "Resume", "", "", "", "", method_resume },
+        { "SendDtmf", "s", "digits", "", "", method_send_dtmf },
+        {}
+};
+
+static const BusSignal call_signals[] = {
+        { "DtmfReceived", "su", "digit,duration_ms" },
         {}
 };
 
@@ -226,4 +241,5 @@ const BusInterface sipd_call_interface = {
         .name = SIP1_CALL_IFACE,
         .methods = call_methods,
         .properties = call_properties,
+        .signals = call_signals,
 };

@@ -52,6 +52,9 @@ struct Account {
         uint64_t register_started;      /* monotonic µs of the last REGISTER we started */
         unsigned tls_generation;        /* the manager's, when that REGISTER started */
         bool tls_waiting;               /* over TLS: waits for the certificates */
+        sd_event_source *ping;          /* our keep-alive (TCP, TLS): next one, or its answer's deadline */
+        bool ping_pending;              /* one is under way */
+        uint64_t ping_sent;             /* monotonic µs */
 };
 
 const char *account_state_to_string(AccountState s);
@@ -101,6 +104,8 @@ typedef enum CallReinvite {
         REINVITE_RESUME,
 } CallReinvite;
 
+typedef struct CallDtmf CallDtmf;
+
 struct Call {
         Manager *manager;
         unsigned id;
@@ -130,6 +135,7 @@ struct Call {
         CallReinvite reinvite;          /* our re-INVITE in progress */
 
         sd_event_source *linger;
+        CallDtmf *dtmf;                 /* call-dtmf.c; NULL until DTMF is used */
         Call *next;
 };
 
@@ -146,6 +152,22 @@ int call_reject(Call *c, BusError *error);
 int call_hold(Call *c, BusError *error);
 int call_resume(Call *c, BusError *error);
 bool call_is_live(const Call *c);
+
+/* call-dtmf.c: SendDtmf and DtmfReceived, by RFC 4733, in-band or SIP INFO */
+int call_send_dtmf(Call *c, DBusMessage *m, const char *digits, BusError *error); /* replies to m itself */
+/* Each offer/answer, before the stream is started or updated with n: "dtmf_inband_detect"
+ * for it (1 or 0) when that changes, else -1. */
+int call_dtmf_on_negotiated(Call *c, const SdpNegotiated *n);
+void call_dtmf_free(Call *c);
+
+/* call-tones.c: call progress tones (Media1.PlayTone), one for all calls */
+typedef struct CallTones CallTones;
+/* Decide the tone again from every call; tells mediad only when it changes. */
+void call_tones_update(Manager *m);
+/* c is about to end: status is the final SIP status of a failed outgoing call, or 0
+ * when the peer hung up; may start the timed busy or congestion tone. */
+void call_tones_on_end(Call *c, unsigned status);
+CallTones *call_tones_free(CallTones *t);
 
 /* ---- the manager ---- */
 
@@ -167,6 +189,7 @@ struct Manager {
         unsigned next_call_id;
         bool stopping;
         sd_event_source *stop_timer;
+        CallTones *tones;               /* call-tones.c; NULL until the first call */
 
         /* SIP over TLS (security.c) */
         Certificates *certs;            /* provd's custom CAs and device certificate */

@@ -66,6 +66,7 @@ struct SipRegistration {
         bool unregistering;
         char *contact_user;
         unsigned expires;
+        nua_handle_t *ping;     /* our keep-alive OPTIONS under way, or NULL */
 };
 
 struct SipCall {
@@ -249,6 +250,15 @@ static void handle_link(SipStack *s, SipHandle *h, HandleKind kind) {
         s->n_handles++;
 }
 
+static void registration_free_fields(SipRegistration *r) {
+        if (r->ping) {
+                nua_handle_bind(r->ping, NULL);
+                if (!r->h.stack->shutdown_final)
+                        nua_handle_destroy(r->ping);
+        }
+        free(r->contact_user);
+}
+
 static void handle_free(SipHandle *h) {
         SipStack *s = h->stack;
 
@@ -267,7 +277,7 @@ static void handle_free(SipHandle *h) {
         free(h->auth_user);
         erase_and_free(h->password);
         if (h->kind == HANDLE_REGISTRATION)
-                free(((SipRegistration *) h)->contact_user);
+                registration_free_fields((SipRegistration *) h);
         else
                 free(((SipCall *) h)->contact);
         free(h);
@@ -350,6 +360,8 @@ static nua_t *create_agent(SipStack *s, const char *url, const char *sips_url) {
                           NUTAG_AUTOALERT(0),
                           NUTAG_AUTOANSWER(0),
                           NUTAG_ENABLEINVITE(1),
+                          NUTAG_ALLOW("INFO"),      /* DTMF (call-dtmf.c) */
+                          NUTAG_APPL_METHOD("INFO"), /* answered by us: 415/400 for bodies we refuse */
                           NTATAG_MAXSIZE(SIP_MESSAGE_MAX),
                           TAG_END());
 }
@@ -613,6 +625,41 @@ static void on_outbound(SipRegistration *r, int status, char const *phrase, sip_
         account_on_registration(r->owner, &res);
 }
 
+int sip_registration_ping(SipRegistration *r, const char *from, const char *target, const char *proxy) {
+        SipStack *s = r->h.stack;
+
+        if (r->unregistering || s->shutting_down || !r->registered)
+                return -ESTALE;
+        if (r->ping)
+                return -EBUSY;
+        /* a handle of its own: requests of one handle wait for each other */
+        r->ping = nua_handle(s->nua, &r->h, SIPTAG_FROM_STR(from), SIPTAG_TO_STR(target),
+                             TAG_IF(proxy, NUTAG_PROXY(proxy)), TAG_END());
+        if (!r->ping)
+                return -ENOMEM;
+        nua_options(r->ping, TAG_IF(proxy, NUTAG_PROXY(proxy)), TAG_END());
+        return 0;
+}
+
+/* Any answer from the server means it is there, even 4xx; no answer (our
+ * stack's own status) means it is not. */
+static void on_ping(SipRegistration *r, nua_handle_t *nh, int status, char const *phrase, sip_t const *sip) {
+        if (status < 200 || nh != r->ping)
+                return;
+        nua_handle_bind(r->ping, NULL);
+        nua_handle_destroy(r->ping);
+        r->ping = NULL;
+        if (!r->owner)
+                return;
+        SipRegistrationResult res = {
+                .status = (unsigned) status,
+                .phrase = phrase_or_standard(status, phrase),
+                .local = !sip,
+                .keepalive = true,
+        };
+        account_on_ping(r->owner, &res);
+}
+
 static void on_unregister(SipRegistration *r, int status, char const *phrase) {
         if (status < 200)
                 return;
@@ -702,6 +749,21 @@ int sip_call_cancel(SipCall *c) {
         return 0;
 }
 
+int sip_call_send_info(SipCall *c, const char *content_type, const void *body, size_t size) {
+        su_home_t home[1] = { SU_HOME_INIT(home) };
+
+        if (c->terminated)
+                return -ESTALE;
+        sip_payload_t *pl = sip_payload_create(home, body, (isize_t) size);
+        if (!pl) {
+                su_home_deinit(home);
+                return -ENOMEM;
+        }
+        nua_info(c->h.nh, SIPTAG_CONTENT_TYPE_STR(content_type), SIPTAG_PAYLOAD(pl), TAG_END());
+        su_home_deinit(home);
+        return 0;
+}
+
 void sip_call_bind(SipCall *c, Call *owner) {
         c->owner = owner;
 }
@@ -750,6 +812,28 @@ static void on_invite_response(SipCall *c, int status, char const *phrase, sip_t
                                                    : SIP_CALL_FAILED,
                                     status, phrase, sip);
         call_deliver(c, &e);
+}
+
+/* The peer's INFO: we answer it (NUTAG_APPL_METHOD), with what the call says. */
+static void on_info(SipCall *c, int status, sip_t const *sip) {
+        if (status >= 200 || !sip)
+                return; /* nua answered it already */
+        SipInfo info = {
+                .content_type = sip->sip_content_type ? sip->sip_content_type->c_type : NULL,
+                .body = sip->sip_payload ? (const uint8_t *) sip->sip_payload->pl_data : NULL,
+                .size = sip->sip_payload ? sip->sip_payload->pl_len : 0,
+        };
+        unsigned answer = c->owner ? call_on_info(c->owner, &info) : 481;
+        nua_respond(c->h.nh, (int) answer, sip_status_phrase((int) answer) ?: "Refused",
+                    NUTAG_WITH_THIS(c->h.stack->nua), TAG_IF(answer == 415, SIPTAG_ACCEPT_STR(call_info_accept)),
+                    TAG_END());
+}
+
+static void on_info_response(SipCall *c, int status, char const *phrase) {
+        if (status < 200 && status > 0)
+                return;
+        if (c->owner)
+                call_on_info_sent(c->owner, status > 0 ? (unsigned) status : 0, phrase_or_standard(status, phrase));
 }
 
 static void on_call_state(SipCall *c, int status, char const *phrase, tagi_t tags[]) {
@@ -860,6 +944,12 @@ static void on_call_event(SipCall *c, nua_event_t event, int status, char const 
         case nua_i_state:
                 on_call_state(c, status, phrase, tags);
                 break;
+        case nua_i_info:
+                on_info(c, status, sip);
+                break;
+        case nua_r_info:
+                on_info_response(c, status, phrase);
+                break;
         case nua_i_invite:
         case nua_i_ack:
         case nua_i_cancel:
@@ -871,9 +961,12 @@ static void on_call_event(SipCall *c, nua_event_t event, int status, char const 
         }
 }
 
-static void on_registration_event(SipRegistration *r, nua_event_t event, int status, char const *phrase,
-                                  sip_t const *sip) {
+static void on_registration_event(SipRegistration *r, nua_handle_t *nh, nua_event_t event, int status,
+                                  char const *phrase, sip_t const *sip) {
         switch (event) {
+        case nua_r_options:
+                on_ping(r, nh, status, phrase, sip);
+                break;
         case nua_r_register:
                 on_register(r, status, phrase, sip);
                 break;
@@ -919,12 +1012,16 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase, nua_
                 on_shutdown(s, status, phrase);
         else if (!h && nh && event == nua_i_invite)
                 on_new_invite(s, nh, sip);
-        else if (!h && nh && is_unsolicited_request(event))
+        else if (!h && nh && event == nua_i_info && status < 200) {
+                /* INFO outside any call of ours: no dialog for it */
+                nua_respond(nh, 481, sip_status_phrase(481), NUTAG_WITH_THIS(nua), TAG_END());
+                nua_handle_destroy(nh);
+        } else if (!h && nh && is_unsolicited_request(event))
                 nua_handle_destroy(nh);
         else if (h && h->kind == HANDLE_CALL)
                 on_call_event((SipCall *) h, event, status, phrase, sip, tags);
         else if (h && h->kind == HANDLE_REGISTRATION)
-                on_registration_event((SipRegistration *) h, event, status, phrase, sip);
+                on_registration_event((SipRegistration *) h, nh, event, status, phrase, sip);
         else if (event == nua_i_error)
                 log_warning("SIP stack error: %d %s", status, strempty(phrase));
         pump(s);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stddef.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 #include "macro.h"
@@ -78,6 +80,10 @@ typedef struct SipRegistrationResult {
 int sip_registration_new(SipStack *s, const SipRegistrationParams *p, Account *owner, SipRegistration **ret);
 /* REGISTER again now (Register() on the bus). */
 int sip_registration_refresh(SipRegistration *r);
+/* A keep-alive OPTIONS from the AOR to target (the registrar) through proxy, on
+ * a handle of its own; account_on_ping() reports its answer. -EBUSY: one is
+ * under way; -ESTALE: not registered. */
+int sip_registration_ping(SipRegistration *r, const char *from, const char *target, const char *proxy);
 /* Un-REGISTER (when registered) and forget the owner. Always frees in the end. */
 SipRegistration *sip_registration_release(SipRegistration *r, bool unregister);
 
@@ -135,8 +141,24 @@ void sip_call_bind(SipCall *c, Call *owner);
 /* The owner lets go; the dialog ends on its own (after our BYE, CANCEL or response). */
 SipCall *sip_call_release(SipCall *c);
 
+/* INFO in a call's dialog (DTMF, call-dtmf.c). The peer's INFO is answered
+ * with what call_on_info() returns; ours gets call_on_info_sent() with the
+ * final status (0: no response). */
+typedef struct SipInfo {
+        const char *content_type;    /* without parameters; NULL: none */
+        const uint8_t *body;
+        size_t size;
+} SipInfo;
+
+int sip_call_send_info(SipCall *c, const char *content_type, const void *body, size_t size);
+unsigned call_on_info(Call *c, const SipInfo *info);
+extern const char call_info_accept[];   /* the INFO bodies taken: the Accept of a 415 */
+void call_on_info_sent(Call *c, unsigned status, const char *phrase);
+
 /* Callbacks the glue makes (implemented in account.c, call.c, manager.c). */
 void account_on_registration(Account *a, const SipRegistrationResult *r);
+/* The answer to sip_registration_ping() (local: none came, the stack's own status). */
+void account_on_ping(Account *a, const SipRegistrationResult *r);
 void call_on_sip_event(Call *c, const SipCallEvent *e);
 /* 0: the manager took the call (sip_call_bind()); else a SIP status (>= 300) to refuse it with. */
 unsigned manager_on_incoming_call(Manager *m, SipCall *c, const SipIncoming *in);

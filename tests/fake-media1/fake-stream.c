@@ -268,6 +268,7 @@ static const struct {
         { "address", "s" },   { "port", "q" },      { "rtcp_port", "q" },         { "codec", "s" },
         { "payload_type", "u" }, { "clock_rate", "u" }, { "channels", "u" },     { "fmtp", "s" },
         { "ptime", "u" },     { "direction", "s" }, { "dtmf_payload_type", "u" }, { "crypto", "s" },
+        { "dtmf_inband_detect", "b" },
 };
 
 static bool direction_is_valid(const char *d) {
@@ -451,13 +452,13 @@ static bool dtmf_is_valid(const char *digits) {
         return n > 0 && n <= DTMF_DIGITS_MAX && strspn(digits, "0123456789*#ABCD") == n;
 }
 
-static int method_send_dtmf(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
-        Stream *s = userdata;
+/* SendDtmf and SendDtmfInband: logged, checked, nothing sent. */
+static int send_dtmf(Bus *bus, DBusMessage *m, Stream *s, const char *member, BusError *error) {
         const char *digits;
 
         if (!dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &digits, DBUS_TYPE_INVALID))
                 return -EINVAL;
-        fake_log(s->fake, "SendDtmf stream/%u %s", s->id, digits);
+        fake_log(s->fake, "%s stream/%u %s", member, s->id, digits);
         if (!dtmf_is_valid(digits))
                 return bus_error_set(error, -EINVAL, "Invalid DTMF digits '%s' (0-9 * # A-D, at most %d)", digits,
                                      DTMF_DIGITS_MAX);
@@ -465,6 +466,14 @@ static int method_send_dtmf(Bus *bus, DBusMessage *m, void *userdata, BusError *
                 return bus_error_set(error, -EBUSY, "Stream %u is %s, not running", s->id,
                                      stream_state_to_string(s->state));
         return bus_reply(bus, m, DBUS_TYPE_INVALID);
+}
+
+static int method_send_dtmf(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
+        return send_dtmf(bus, m, userdata, "SendDtmf", error);
+}
+
+static int method_send_dtmf_inband(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
+        return send_dtmf(bus, m, userdata, "SendDtmfInband", error);
 }
 
 static int method_stop(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
@@ -553,6 +562,7 @@ static const BusMethod stream_methods[] = {
         { "Update", "a{sv}", "remote", "", "", method_update },
         { "Hold", "s", "direction", "", "", method_hold },
         { "SendDtmf", "s", "digits", "", "", method_send_dtmf },
+        { "SendDtmfInband", "s", "digits", "", "", method_send_dtmf_inband },
         { "Stop", "", "", "", "", method_stop },
         { "FakeReceiveDtmf", "su", "digit,duration_ms", "", "", method_fake_receive_dtmf },
         {}

@@ -155,7 +155,8 @@ class SignalWatch:
     def __init__(self, phone, member):
         self.member = member
         self.proc = subprocess.Popen([program("dbus-monitor"), "--address", phone.bus,
-                                      f"type='signal',member='{member}'"],
+                                      # the stream's, not the call's (Sip1.Call has one too)
+                                      f"type='signal',interface='org.deskphone.Media1.Stream',member='{member}'"],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.values = []
         self._pending = False

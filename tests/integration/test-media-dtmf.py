@@ -6,7 +6,8 @@ events baresip sends (ctrl_tcp "sndcode") are reported by the phone's
 stream as DtmfReceived signals, in order, with their durations; the sixteen
 the phone sends (Media1.Stream.SendDtmf) are reported by baresip
 (CALL_DTMF_START events), in order. Both ways with the tone playing, so
-voice and events share the stream."""
+voice and events share the stream. sipd reports baresip's digits as its
+call's DtmfReceived too (Sip1.Call)."""
 import os
 import sys
 
@@ -20,6 +21,7 @@ tap.require("baresip", "dbus-monitor")
 SERVICES = ["provd", "sipd", "mediad"]
 DIGITS = "0123456789*#ABCD"
 STREAM_IFACE = "org.deskphone.Media1.Stream"
+CALL_IFACE = "org.deskphone.Sip1.Call"
 # baresip sends an event for at least 9 packets of 20 ms, then 3 end packets
 BARESIP_EVENT_MS = (160, 260)
 
@@ -77,18 +79,23 @@ def hangup(phone, call_obj, bs):
 @tap.case("/media/dtmf/baresip-to-phone")
 def _(t):
     phone, call_obj, stream, bs = call(t, phone_calls=False)
-    watch = SignalWatch(phone, "DtmfReceived", nargs=2)
+    watch = SignalWatch(phone, "DtmfReceived", nargs=2, iface=STREAM_IFACE)
+    on_call = SignalWatch(phone, "DtmfReceived", nargs=2, iface=CALL_IFACE)
     try:
         bs.sndcode(DIGITS)
         got = watch.wait(len(DIGITS), timeout=15)
+        got_call = on_call.wait(len(DIGITS), timeout=15)
     finally:
         watch.stop()
+        on_call.stop()
     digits = "".join(d for d, _ in got)
     durations = [ms for _, ms in got]
     t.tap._diag(f"phone received {digits!r}, durations {durations} ms")
     expect(digits == DIGITS, f"the phone reported {digits!r}, baresip sent {DIGITS!r}")
     lo, hi = BARESIP_EVENT_MS
     expect(all(lo <= ms <= hi for ms in durations), f"durations {durations} ms, expected {lo}-{hi} ms each")
+    # sipd passes them on as its call's DtmfReceived (Sip1.Call), the same digits and durations
+    expect(got_call == got, f"the call reported {got_call}, the stream {got}")
     hangup(phone, call_obj, bs)
 
 

@@ -9,10 +9,15 @@ is refused within a second with that reason on LastError, and nothing is
 sent in the clear instead (Kamailio sees no REGISTER at all, a UDP socket on
 the TLS port number gets nothing, a UDP failover server is never used).
 A new trust set applies to a registered account; a server that goes away is
-noticed within a second or so, a silent one by the OPTIONS keep-alive. CAs
+noticed within a second or so, a silent one by sipd's OPTIONS keep-alive
+(answer due within 10 s, so within nat.udp_update_time + 10 s). CAs
 and the device certificate come from provd's store (phonectl certificate):
 mutual TLS with and without it; two phones call each other through Kamailio
-over TLS, also with SRTP compulsory and the real mediad. Every TLS handshake
+over TLS, also with SRTP compulsory and the real mediad (the tone heard both
+ways; tshark on lo: no RTP payload is one the same tone gives in the clear).
+baresip with mediaenc=srtp-mand over TLS: the phone calls it directly at its
+sips: URI, and it calls the phone through Kamailio's TLS; the tone is heard
+both ways and nothing clear crosses lo. Every TLS handshake
 is GnuTLS's (the sipd log names the session as GnuTLS describes it, and the
 ABI self-check passed), never sofia-sip's OpenSSL layer.
 """
@@ -30,7 +35,10 @@ import wave
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from deskphone import LOOPBACK, Tap, _descendants, built, expect, free_port  # noqa: E402
+from deskphone import LOOPBACK, Tap, _descendants, built, expect, free_port, wait_until  # noqa: E402
+from capture import Capture, payloads, periodic_share  # noqa: E402
+from audio import analyse, expect_tone  # noqa: E402
+from audio import write_tone as write_audio_tone  # noqa: E402
 
 tap = Tap()
 tap.require("certtool", "kamailio")
@@ -301,31 +309,59 @@ def _(t):
     phone.wait("account/1", "State", "registered", timeout=20)
 
 
-@tap.case("/sip/tls/keepalive/silent-server")
-def _(t):
-    """A server that stops answering but keeps the connection open (stopped
-    with SIGSTOP, as a dead NAT or a hung host looks): the OPTIONS keep-alive
-    over TLS (every nat.udp_update_time, 15 s here) times out after 32 s
-    (timer F) and the account fails; once the server answers again, the
-    account registers again by itself."""
-    kam = tls_kamailio(t, pki.good)
-    phone = sip_phone(t, tls_cfg(kam, extra={"nat.udp_update_time": 15}))
-    phone.wait("account/1", "State", "registered", timeout=10)
-    pids = [kam.proc.pid] + _descendants(kam.proc.pid)
-    for pid in pids:
-        os.kill(pid, signal.SIGSTOP)
-    start = time.monotonic()
-    try:
-        phone.wait("account/1", "State", "failed", timeout=70)
-        elapsed = time.monotonic() - start
-    finally:
-        for pid in pids:
-            os.kill(pid, signal.SIGCONT)
-    error = phone.properties("account/1")["LastError"]
-    expect(error == "408 Request Timeout (keep-alive)", f"LastError {error!r}")
-    expect(elapsed < 15 + 32 + 5, f"noticed after {elapsed:.1f} s")
-    phone.wait("account/1", "State", "registered", timeout=30)
-    t.tap._diag(f"silent server noticed after {elapsed:.1f} s (keep-alive every 15 s, timer F 32 s)")
+def stop_kamailio(kam, sig):
+    for pid in [kam.proc.pid] + _descendants(kam.proc.pid):
+        os.kill(pid, sig)
+
+
+def silent_server_case(transport):
+    def run(t):
+        """A server that stops answering but keeps the connection open (stopped
+        with SIGSTOP, as a dead NAT or a hung host looks). sipd's own OPTIONS
+        keep-alive (every nat.udp_update_time, 15 s here) must be answered
+        within 10 s: the account fails within 15 + 10 s of the server going
+        silent, with the reason; once the server answers again, the account
+        registers again by itself. Over TLS it is on whenever
+        nat.udp_update_enable is not 0; over TCP with 2 (OPTIONS)."""
+        interval = 15
+        if transport == "tls":
+            kam = tls_kamailio(t, pki.good)
+            cfg = tls_cfg(kam, extra={"nat.udp_update_time": interval})
+        else:
+            kam = t.kamailio(users=USERS)
+            cfg = kam.account_cfg(1, "alice", transport=transport, extra={
+                "reg_fail_retry_interval": 1, "nat.udp_update_enable": 2, "nat.udp_update_time": interval})
+        phone = sip_phone(t, cfg)
+        phone.wait("account/1", "State", "registered", timeout=10)
+
+        # a keep-alive answered first: no failure while the server is there
+        def keepalives():  # not the harness's probe that saw Kamailio start
+            return [proto for sender, proto in kamailio_requests(kam, "OPTIONS") if "alice" in sender]
+        wait_until(keepalives, interval + 5, "a keep-alive OPTIONS at Kamailio", interval=0.2)
+        expect(keepalives() == [transport], f"keep-alives came as {keepalives()}")
+        expect(phone.properties("account/1")["State"] == "registered", "failed while the server answered")
+        stop_kamailio(kam, signal.SIGSTOP)
+        start = time.monotonic()
+        try:
+            phone.wait("account/1", "State", "failed", timeout=interval + 10 + 10)
+            elapsed = time.monotonic() - start
+        finally:
+            stop_kamailio(kam, signal.SIGCONT)
+        error = phone.properties("account/1")["LastError"]
+        expect(error == "408 No answer within 10 s (keep-alive)", f"LastError {error!r}")
+        expect(elapsed < interval + 10 + 2, f"noticed after {elapsed:.1f} s")
+        resumed = time.monotonic()
+        phone.wait("account/1", "State", "registered", timeout=30)
+        back = time.monotonic() - resumed
+        expect(any("did not answer a keep-alive" in line for line in sipd_log(phone)),
+               "sipd did not log the unanswered keep-alive")
+        t.tap._diag(f"{transport}: silent server noticed {elapsed:.1f} s after SIGSTOP (keep-alive every "
+                    f"{interval} s, answer within 10 s); registered again {back:.1f} s after SIGCONT")
+    return run
+
+
+tap.case("/sip/tls/keepalive/silent-server")(silent_server_case("tls"))
+tap.case("/sip/tls/keepalive/silent-server-over-tcp")(silent_server_case("tcp"))
 
 
 # ---- provd's certificate store (org.deskphone.Certificates1, phonectl certificate) ----
@@ -389,8 +425,9 @@ def _(t):
     rc, out, err = phone.busctl("call", "org.deskphone.Config1", "/org/deskphone/Certificates1",
                                 "org.deskphone.Certificates1", "GetTrustedCertificates")
     expect(rc == 0 and "deskphone-test-CA" in out, f"busctl: exit {rc}: {err}")
-    log = "\n".join(sipd_log(phone))
-    expect("Certificates from provd: 1 custom CA(s), a device certificate" in log, "sipd did not get them")
+    # sipd fetches them when provd signals the change
+    wait_until(lambda: any("Certificates from provd: 1 custom CA(s), a device certificate" in line
+                           for line in sipd_log(phone)), 10, "sipd to get them", interval=0.1)
 
 
 def install_device(phone, cert):
@@ -510,22 +547,42 @@ def media_phone(t, kam, user, cert):
     return phone
 
 
+def stream_port(phone):
+    streams = phone.objects("stream/")
+    expect(len(streams) == 1, f"{phone.name}: {len(streams)} streams")
+    return next(iter(streams.values()))["LocalPort"]
+
+
+def media_call(t, a, b, b_call, encryption):
+    """alice calls bob through Kamailio, bob answers, the media is captured on
+    lo (their two RTP ports only: other tests run on lo too) for 2.5 s, alice
+    hangs up. The RTP payloads seen, or None when tshark cannot capture here."""
+    call = dial(a, "bob")
+    b.wait(b_call, "State", "incoming", timeout=10)
+    b.ctl_ok("answer", b_call)
+    a.wait(call, "State", "active", timeout=10)
+    a.wait(call, "MediaEncryption", encryption, timeout=10)
+    b.wait(b_call, "MediaEncryption", encryption, timeout=10)
+    cap = Capture.start(t, [stream_port(a), stream_port(b)])
+    time.sleep(2.5)
+    seen = payloads(cap.stop()) if cap else None
+    a.ctl_ok("hangup", call)
+    a.wait(call, "State", "ended", timeout=10)
+    b.wait(b_call, "State", "ended", timeout=10)
+    return seen
+
+
 @tap.case("/sip/tls/call/srtp-compulsory-real-mediad")
 def _(t):
     """Signalling over TLS, media SRTP (account.N.srtp_encryption = 2), with
-    the real mediad: each side hears the other's tone."""
+    the real mediad: each side hears the other's tone. The wire, captured on
+    lo: no RTP payload of the SRTP call is one that the same tone gives in the
+    clear (a second call with SRTP off is the reference), none repeats, none
+    looks like G.711 of a tone."""
     kam = tls_kamailio(t, pki.good)
     a = media_phone(t, kam, "alice", pki.phone_a)
     b = media_phone(t, kam, "bob", pki.phone_b)
-    call = dial(a, "bob")
-    b.wait("call/1", "State", "incoming", timeout=10)
-    b.ctl_ok("answer")
-    a.wait(call, "State", "active", timeout=10)
-    a.wait(call, "MediaEncryption", "srtp", timeout=10)
-    b.wait("call/1", "MediaEncryption", "srtp", timeout=10)
-    time.sleep(2.5)
-    a.ctl_ok("hangup")
-    b.wait("call/1", "State", "ended", timeout=10)
+    srtp = media_call(t, a, b, "call/1", "srtp")
     time.sleep(0.3)
     for p, other in ((a, "bob"), (b, "alice")):
         level, share = tone_level(p.playback)
@@ -533,6 +590,147 @@ def _(t):
         t.tap._diag(f"{p.name} <- {other} (SRTP, signalling over TLS): 1 kHz at {level:+.2f} dB")
     seen = kamailio_requests(kam, "INVITE") + kamailio_requests(kam, "BYE")
     expect(seen and all(proto == "tls" for _, proto in seen), f"requests reached Kamailio as {seen}")
+    if srtp is None:
+        t.tap._diag("tshark cannot capture on lo here: the wire is not checked")
+        return
+
+    # the reference: the same phones and tone, SRTP off (the new label says sipd has the change)
+    for p in (a, b):
+        p.set({"account.1.srtp_encryption": 0, "account.1.label": "clear"})
+        p.wait("account/1", "Label", "clear", timeout=10)
+    clear = media_call(t, a, b, "call/2", "none")
+    clear_set = set(clear)
+    clear_share = sum(periodic_share(p) for p in clear) / max(len(clear), 1)
+    t.tap._diag(f"clear call on lo: {len(clear)} RTP packets, {len(clear_set)} distinct payloads, "
+                f"{100 * clear_share:.0f}% of each repeating after 8 bytes")
+    expect(len(clear) > 100 and 0 < len(clear_set) <= 8 and clear_share > 0.9,
+           "the clear reference does not look like G.711 of a tone")
+
+    same = sum(1 for p in srtp if p[:160] in clear_set)
+    share = sum(periodic_share(p) for p in srtp) / max(len(srtp), 1)
+    t.tap._diag(f"SRTP call on lo: {len(srtp)} RTP packets, {same} with a clear payload, {len(set(srtp))} "
+                f"distinct, {100 * share:.1f}% repeating after 8 bytes")
+    expect(len(srtp) > 100 and same == 0, f"{same} of {len(srtp)} SRTP payloads are clear ones")
+    expect(len(set(srtp)) == len(srtp) and share < 0.05, "the SRTP payloads on lo do not look encrypted")
+
+
+# ---- baresip with SRTP compulsory, over TLS, directly (no server) ----
+
+def baresip_pem():
+    """baresip's certificate for 127.0.0.1 from the test CA, with its key in the same file."""
+    cert, key = pki.leaf("baresip", "baresip", ['ip_address = "127.0.0.1"', 'dns_name = "localhost"'],
+                         usage=("tls_www_server", "tls_www_client"))
+    pem = os.path.join(pki.dir, "baresip-cert-and-key.pem")
+    with open(pem, "w") as f:
+        f.write(read(cert) + read(key))
+    return pem
+
+
+def direct_tls_phone(t):
+    """alice, no server, SRTP compulsory, PCMU only, trusting the test CA with
+    the name check on, the device certificate for its TLS listening side."""
+    built("sipd")
+    built("mediad")
+    d = os.path.join(t.tap.dir, re.sub(r"[^A-Za-z0-9]+", "-", t.name).strip("-"))
+    os.makedirs(d, exist_ok=True)
+    capture, playback = os.path.join(d, "alice-in.wav"), os.path.join(d, "alice-out.wav")
+    write_audio_tone(capture, rate=RATE)
+    cfg = {"account.1.enable": 1, "account.1.user_name": "alice", "account.1.label": "alice",
+           "account.1.srtp_encryption": 2, "account.1.codec.pcmu.enable": 1, "account.1.codec.pcmu.priority": 1,
+           "account.1.codec.pcma.enable": 0, "account.1.codec.g722.enable": 0, "account.1.codec.opus.enable": 0,
+           "sip.tls_listen_port": free_port(), "static.security.ca_cert": 1, "static.security.cn_validation": 1,
+           "deskphone.security.ca_dir": pki.cadir,
+           "deskphone.audio.capture_device": "file:" + capture, "deskphone.audio.playback_device": "file:" + playback}
+    phone = t.phone(cfg=cfg, services=SERVICES + ["mediad"], name="alice")
+    phone.playback = playback
+    phone.tls_port = cfg["sip.tls_listen_port"]
+    install_device(phone, pki.phone_a)
+    # its TLS listening side has the certificate once sipd says so
+    wait_until(lambda: any("custom CA(s), a device certificate" in line for line in sipd_log(phone)), 10,
+               "sipd to have the device certificate", interval=0.1)
+    return phone
+
+
+def tls_baresip(t, **kw):
+    t.require("baresip")
+    from baresip import require_modules, start_baresip
+    require_modules("srtp", "g711")
+    return start_baresip(t, codecs=["PCMU"], mediaenc="srtp-mand", tls={"cert": baresip_pem(), "ca": pki.ca + ".pem"},
+                         **kw)
+
+
+def baresip_call_checks(t, phone, bs, call, baresip_hangs_up):
+    """The call is up: SRTP both ways with the tone, nothing clear on lo; then the hangup."""
+    phone.wait(call, "State", "active", timeout=10)
+    phone.wait(call, "MediaEncryption", "srtp", timeout=10)
+    cap = Capture.start(t, [stream_port(phone), bs.rtp_port])
+    time.sleep(3)  # the call's length: audio flows meanwhile
+    seen = payloads(cap.stop()) if cap else None
+    s = next(iter(phone.objects("stream/").values()))
+    t.tap._diag(f"phone: {s['Encryption']}, {s['PacketsReceived']} received, {s['PacketsLost']} lost, "
+                f"{s['SrtpAuthFailures']} auth failures")
+    expect(s["Encryption"].startswith("srtp:") and s["PacketsReceived"] > 100 and s["SrtpAuthFailures"] == 0,
+           f"phone's stream: {s}")
+    if baresip_hangs_up:
+        bs.hangup()
+    else:
+        phone.ctl_ok("hangup", call)
+    phone.wait(call, "State", "ended", timeout=10)
+    bs.event("CALL_CLOSED")
+    # both write their files until they close them: stop them first
+    bs.stop()
+    phone.stop()
+    m = re.search(r"srtp: audio: SRTP is Enabled \(cryptosuite=(\w+)\)", bs.log_text())
+    expect(m, "baresip did not enable SRTP")
+    t.tap._diag(f"baresip: SRTP {m.group(1)}")
+    for what, path in (("phone <- baresip", phone.playback), ("baresip <- phone", bs.decoded())):
+        t.tap._diag(expect_tone(analyse(path), f"{what} (SRTP, TLS)"))
+    if seen is None:
+        t.tap._diag("tshark cannot capture on lo here: the wire is not checked")
+        return
+    share = sum(periodic_share(p) for p in seen) / max(len(seen), 1)
+    t.tap._diag(f"on lo: {len(seen)} RTP packets, {len(set(seen))} distinct, {100 * share:.1f}% repeating after "
+                f"8 bytes")
+    expect(len(seen) > 200 and len(set(seen)) == len(seen) and share < 0.05, "clear RTP on lo")
+
+
+@tap.case("/sip/tls/baresip/phone-calls")
+def _(t):
+    """The phone (SRTP compulsory) calls baresip (mediaenc=srtp-mand) at its
+    sips: URI, directly over TLS, baresip's certificate checked against the
+    test CA with the name check on. The phone hangs up: baresip 1.0.0 sends
+    no request to the phone's sips: Contact (see the next case)."""
+    phone = direct_tls_phone(t)
+    bs = tls_baresip(t)
+    path = phone.ctl_ok("dial", bs.sips_uri, "--account", "1").strip()
+    call = "call/" + path.rsplit("/", 1)[1]
+    bs.event("CALL_INCOMING")
+    bs.accept()
+    bs.event("CALL_ESTABLISHED")
+    log = "\n".join(sipd_log(phone))
+    expect(re.search(rf"TLS to {re.escape(LOOPBACK)}:{bs.tls_port}: \(TLS1\.[23]\)", log),
+           "the INVITE did not go over TLS")
+    baresip_call_checks(t, phone, bs, call, baresip_hangs_up=False)
+
+
+@tap.case("/sip/tls/baresip/calls-phone-through-kamailio")
+def _(t):
+    """baresip (mediaenc=srtp-mand) calls the phone (SRTP compulsory,
+    registered over TLS) through Kamailio's TLS: baresip 1.0.0's SIP stack
+    (libre 1.1) sends no request to a sips: URI (ENOSYS), and the phone's
+    Contact over TLS is sips:, so baresip needs a route set: Kamailio's
+    Record-Route (sip:...;transport=tls). Every request over TLS."""
+    kam = t.kamailio(users=USERS, invite_auth=False, tls={"cert": pki.good[0], "key": pki.good[1]})
+    phone = media_phone(t, kam, "alice", pki.phone_a)
+    bs = tls_baresip(t)
+    bs.dial(f"sip:alice@{LOOPBACK}:{kam.tls_port};transport=tls")
+    phone.wait("call/1", "State", "incoming", timeout=10)
+    phone.ctl_ok("answer", "call/1")
+    bs.event("CALL_ESTABLISHED")
+    baresip_call_checks(t, phone, bs, "call/1", baresip_hangs_up=True)
+    for method in ("INVITE", "ACK", "BYE"):
+        seen = kamailio_requests(kam, method)
+        expect(seen and all(p == "tls" for _, p in seen), f"{method}s reached Kamailio as {seen}")
 
 
 tap.run()

@@ -19,10 +19,8 @@ import math
 import os
 import re
 import select
-import shutil
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
@@ -30,6 +28,7 @@ import wave
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from deskphone import LOOPBACK, Skip, Tap, built, expect, free_port, free_port_pair  # noqa: E402
+from capture import Capture, payloads, periodic_share  # noqa: E402
 
 tap = Tap()
 SERVICES = ["provd", "sipd", "mediad"]
@@ -331,18 +330,6 @@ def wait_stat(p, name, minimum, timeout=6):
         time.sleep(0.25)
 
 
-def payloads(packets):
-    """RTP payloads (after a 12-byte header without CSRCs or extension)."""
-    return [p[12:] for p in packets if len(p) > 12 and p[0] >> 6 == 2 and not p[0] & 0x1f]
-
-
-def periodic_share(payload, period=8):
-    """How much of a payload repeats after `period` bytes: ~1 for G.711 of a 1 kHz tone at 8 kHz, ~1/256
-    for ciphertext."""
-    n = len(payload) - period
-    return sum(payload[i] == payload[i + period] for i in range(n)) / n if n > 0 else 0
-
-
 def no_keys_in_logs(t, phones, keys):
     expect(keys, "no a=crypto keys were seen in the SDP")
     for p in phones:
@@ -539,29 +526,6 @@ def _(t):
     hangup(a, b, call)
 
 
-def capture_start(t, ports):
-    """tshark on lo for these UDP ports, or None when it cannot capture here."""
-    tshark = shutil.which("tshark")
-    if not tshark:
-        return None, None
-    path = os.path.join(t.tap.dir, f"srtp-{os.getpid()}-{time.monotonic_ns()}.pcap")
-    flt = " or ".join(f"udp port {p}" for p in ports)
-    proc = subprocess.Popen([tshark, "-i", "lo", "-f", flt, "-w", path, "-q"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    time.sleep(1.5)
-    if proc.poll() is not None:
-        return None, None
-    return proc, path
-
-
-def capture_payloads(proc, path):
-    proc.terminate()
-    proc.wait(10)
-    out = subprocess.run(["tshark", "-r", path, "-T", "fields", "-e", "udp.payload"], capture_output=True,
-                         text=True, timeout=60).stdout
-    return [bytes.fromhex(h.replace(":", "")) for h in out.split() if h]
-
-
 @tap.case("/srtp/kamailio/compulsory")
 def _(t):
     t.require("kamailio")
@@ -574,9 +538,9 @@ def _(t):
     a.wait(call, "MediaEncryption", "srtp")
     b.wait("call/1", "MediaEncryption", "srtp")
     ports = [s["LocalPort"] for s in (stream(a)[1], stream(b)[1])]
-    proc, path = capture_start(t, ports)
+    cap = Capture.start(t, ports)
     time.sleep(2.5)
-    seen = payloads(capture_payloads(proc, path)) if proc else None
+    seen = payloads(cap.stop()) if cap else None
     for p in (a, b):
         _, s = stream(p)
         expect(s["PacketsReceived"] > 100 and s["SrtpAuthFailures"] == 0, f"{p.name}: {s}")
@@ -601,14 +565,7 @@ def baresip_srtp(t):
     except ImportError:
         raise Skip("lib/baresip.py is not there")
     require_modules("srtp", "g711")
-
-    class SrtpBaresip(Baresip):
-        def config_text(self):
-            return super().config_text() + "module\tsrtp.so\n"
-
-        def account_line(self):
-            return super().account_line().rstrip("\n") + ";mediaenc=srtp-mand\n"
-    return t.add(SrtpBaresip(t._dir("baresip"), codecs=["PCMU"]))
+    return t.add(Baresip(t._dir("baresip"), codecs=["PCMU"], mediaenc="srtp-mand"))
 
 
 def baresip_case(phone_calls):

@@ -7,7 +7,9 @@
 /*
  * Calls: dial URI [--account N] prints the new call's object path; answer,
  * hangup, reject, hold and resume take a call (call/N, N or a path) or pick
- * the newest call the command applies to.
+ * the newest call the command applies to. dtmf [CALL] DIGITS sends digits in
+ * a call; without CALL, in the one call in progress (an error when there are
+ * several).
  */
 
 #define SIP1_NAME "org.deskphone.Sip1"
@@ -63,11 +65,11 @@ static bool call_fits(DBusMessageIter *props, bool incoming_only) {
         return incoming_only ? streq(state, "incoming") : *state && !streq(state, "ended");
 }
 
-/* The newest call that fits, from sipd's GetManagedObjects. */
-static int newest_call(Context *ctx, bool incoming_only, char **ret) {
+/* The newest call that fits, from sipd's GetManagedObjects; ret_count (optional): how many fit. */
+static int newest_call(Context *ctx, bool incoming_only, char **ret, unsigned *ret_count) {
         _cleanup_(message_unrefp) DBusMessage *m = NULL, *reply = NULL;
         DBusMessageIter iter, objects;
-        unsigned best = 0;
+        unsigned best = 0, count = 0;
 
         m = bus_new_call(SIP1_NAME, DESKPHONE_PATH, OBJECT_MANAGER_IFACE, "GetManagedObjects");
         if (!m)
@@ -88,13 +90,17 @@ static int newest_call(Context *ctx, bool incoming_only, char **ret) {
                 dbus_message_iter_next(&entry);
                 ifaces = entry;
                 unsigned n = call_number(path);
-                if (n > best && dict_find(&ifaces, SIP1_CALL_IFACE, &props) >= 0 && call_fits(&props, incoming_only))
-                        best = n;
+                if (n == 0 || dict_find(&ifaces, SIP1_CALL_IFACE, &props) < 0 || !call_fits(&props, incoming_only))
+                        continue;
+                count++;
+                best = MAX(best, n);
         }
         if (best == 0)
                 return phonectl_error(-ENOENT, "No %scall.", incoming_only ? "incoming " : "");
         if (asprintf(ret, SIP1_CALL_PREFIX "%u", best) < 0)
                 return oom();
+        if (ret_count)
+                *ret_count = count;
         return 0;
 }
 
@@ -102,7 +108,7 @@ static int call_path(Context *ctx, const char *arg, bool incoming_only, char **r
         unsigned n;
 
         if (!arg)
-                return newest_call(ctx, incoming_only, ret);
+                return newest_call(ctx, incoming_only, ret, NULL);
         if (safe_atou(arg, &n) >= 0) {
                 if (asprintf(ret, SIP1_CALL_PREFIX "%u", n) < 0)
                         return oom();
@@ -139,4 +145,21 @@ int verb_hold(Context *ctx, int argc, char **argv) {
 
 int verb_resume(Context *ctx, int argc, char **argv) {
         return call_action(ctx, argc, argv, "Resume", false);
+}
+
+/* dtmf [CALL] DIGITS: without CALL, the one call in progress. */
+int verb_dtmf(Context *ctx, int argc, char **argv) {
+        _cleanup_(message_unrefp) DBusMessage *reply = NULL;
+        _cleanup_(freep) char *path = NULL;
+        const char *digits = argv[argc - 1];
+        unsigned count = 1;
+
+        int r = argc > 2 ? call_path(ctx, argv[1], false, &path) : newest_call(ctx, false, &path, &count);
+        if (r < 0)
+                return r;
+        if (count > 1)
+                return phonectl_error(-EINVAL, "%u calls are in progress: say which (phonectl dtmf CALL DIGITS).",
+                                      count);
+        return bus_call_args(ctx, SIP1_NAME, path, SIP1_CALL_IFACE, "SendDtmf", &reply, DBUS_TYPE_STRING, &digits,
+                             DBUS_TYPE_INVALID);
 }

@@ -42,6 +42,8 @@ static const Verb verbs[] = {
         { "reject", "[CALL]", "Refuse an incoming call (default: the newest one)", 0, 1, verb_reject, NULL },
         { "hold", "[CALL]", "Put a call on hold (default: the newest one)", 0, 1, verb_hold, NULL },
         { "resume", "[CALL]", "Take a call off hold (default: the newest one)", 0, 1, verb_resume, NULL },
+        { "dtmf", "[CALL] DIGITS", "Send DTMF digits in a call (default: the one in progress)", 1, 2, verb_dtmf,
+          NULL },
         {}
 };
 

@@ -78,6 +78,7 @@ int verb_hangup(Context *ctx, int argc, char **argv);
 int verb_reject(Context *ctx, int argc, char **argv);
 int verb_hold(Context *ctx, int argc, char **argv);
 int verb_resume(Context *ctx, int argc, char **argv);
+int verb_dtmf(Context *ctx, int argc, char **argv);
 int verb_certificate_install_ca(Context *ctx, int argc, char **argv);
 int verb_certificate_remove_ca(Context *ctx, int argc, char **argv);
 int verb_certificate_list(Context *ctx, int argc, char **argv);

@@ -145,13 +145,14 @@ def expect_tone(a, what, max_db=1.0, min_share=0.9):
 class SignalWatch:
     """dbus-monitor on a phone's bus: the arguments (strings, integers,
     doubles, booleans, in order) of each signal `member`, as tuples of
-    `nargs` values."""
+    `nargs` values; with `iface`, only that interface's (Media1.Stream and
+    Sip1.Call both have a DtmfReceived)."""
 
-    def __init__(self, phone, member, nargs):
+    def __init__(self, phone, member, nargs, iface=None):
         self.member = member
         self.nargs = nargs
-        self.proc = subprocess.Popen([program("dbus-monitor"), "--address", phone.bus,
-                                      f"type='signal',member='{member}'"],
+        rule = f"type='signal',member='{member}'" + (f",interface='{iface}'" if iface else "")
+        self.proc = subprocess.Popen([program("dbus-monitor"), "--address", phone.bus, rule],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         self.signals = []
         self._current = None

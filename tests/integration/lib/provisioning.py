@@ -11,12 +11,15 @@ Retry-After), and helpers to encrypt files with deskphone-cfgcrypt.
     phone = provisioning_phone(t, {"static.auto_provision.server.url": srv.url}, ca=ca)
     phone.ctl_ok("provision", "--wait")
 """
+import email.parser
+import email.policy
 import hashlib
 import http.server
 import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 
 from deskphone import (BUILD_ROOT, LOOPBACK, START_TIMEOUT, Phone, Resource, Skip, TestFailure, _stop_process,
@@ -207,12 +210,18 @@ class Answer:
 class ScriptedHttp(Resource):
     """An HTTP server in this process; route(path, Answer...) gives successive
     answers (the last one repeats); anything else is 404. requests lists
-    (path, headers) of every request."""
+    (path, headers) of every request. PUT and POST are accepted (answered
+    upload_status) and kept in uploads as Upload; with serve_uploads a GET of
+    that path then returns what was uploaded."""
 
-    def __init__(self, name="scripted-http"):
+    def __init__(self, name="scripted-http", serve_uploads=True, upload_status=201):
         self.name = name
         self.routes = {}
         self.requests = []
+        self.uploads = []
+        self.serve_uploads = serve_uploads
+        self.upload_status = upload_status
+        self.upload_event = threading.Condition()
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         outer = self
@@ -241,6 +250,23 @@ class ScriptedHttp(Resource):
                     return
                 self.wfile.write(answer.body)
 
+            def _upload(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                up = Upload(self.command, self.path, dict(self.headers), body)
+                with outer.lock:
+                    outer.requests.append((self.path, dict(self.headers)))
+                    if outer.serve_uploads and outer.upload_status < 300:
+                        outer.routes[self.path] = [Answer(up.file_content())]
+                with outer.upload_event:
+                    outer.uploads.append(up)
+                    outer.upload_event.notify_all()
+                self.send_response(outer.upload_status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_PUT = _upload
+            do_POST = _upload
+
         self.server = http.server.ThreadingHTTPServer((LOOPBACK, 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -259,10 +285,108 @@ class ScriptedHttp(Resource):
         with self.lock:
             return [p for p, _ in self.requests]
 
+    def wait_upload(self, path, count=1, timeout=15):
+        """The count-th upload to path (waits for it)."""
+        path = "/" + path.lstrip("/")
+        with self.upload_event:
+            ok = self.upload_event.wait_for(lambda: len([u for u in self.uploads if u.path == path]) >= count,
+                                            timeout)
+            if not ok:
+                raise TestFailure(f"no upload #{count} of {path} within {timeout} s "
+                                  f"(uploads: {[(u.method, u.path) for u in self.uploads]})")
+            return [u for u in self.uploads if u.path == path][count - 1]
+
+    def upload_count(self, path):
+        with self.upload_event:
+            return len([u for u in self.uploads if u.path == "/" + path.lstrip("/")])
+
     def stop(self):
         self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+class Upload:
+    """A PUT or POST the scripted server received."""
+
+    def __init__(self, method, path, headers, body):
+        self.method = method
+        self.path = path
+        self.headers = headers
+        self.body = body
+
+    def form_file(self):
+        """POST multipart/form-data: (part name, file name, content) of the first part."""
+        msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            f"Content-Type: {self.headers.get('Content-Type', '')}\r\n\r\n".encode() + self.body)
+        for part in msg.iter_parts():
+            return (part.get_param("name", header="content-disposition"), part.get_filename(),
+                    part.get_payload(decode=True))
+        raise TestFailure(f"{self.method} {self.path}: no form part in {self.body[:200]!r}")
+
+    def file_content(self):
+        """The file that was uploaded: the body of a PUT, the form's file of a POST."""
+        return self.form_file()[2] if self.method == "POST" else self.body
+
+
+# ---- FTP (python3-pyftpdlib) ----
+
+class FtpServer(Resource):
+    """pyftpdlib serving workdir/www on 127.0.0.1 (a free port) in a thread;
+    users={name: password} (read and write), else anonymous read-only."""
+
+    def __init__(self, workdir, users=None, name="ftp"):
+        try:
+            import pyftpdlib  # noqa: F401
+        except ImportError:
+            # Debian's package, for a python3 that is not Debian's (pure Python, any 3.x)
+            if os.path.isdir("/usr/lib/python3/dist-packages/pyftpdlib"):
+                sys.path.append("/usr/lib/python3/dist-packages")
+                # not Debian's pyOpenSSL with another Python's cryptography: FTP without TLS
+                sys.modules.setdefault("OpenSSL", None)
+        try:
+            from pyftpdlib.authorizers import DummyAuthorizer
+            from pyftpdlib.handlers import FTPHandler
+            from pyftpdlib.servers import ThreadedFTPServer
+        except ImportError:
+            raise Skip("python3-pyftpdlib is not installed")
+        import logging
+        quiet = logging.getLogger("pyftpdlib")  # a handler of its own: pyftpdlib then logs nothing to stderr
+        if not quiet.handlers:
+            quiet.addHandler(logging.NullHandler())
+            quiet.propagate = False
+        self.name = name
+        self.www = os.path.join(workdir, "www")
+        os.makedirs(self.www, exist_ok=True)
+        auth = DummyAuthorizer()
+        for user, password in (users or {}).items():
+            auth.add_user(user, password, self.www, perm="elradfmw")
+        if not users:
+            auth.add_anonymous(self.www)
+        handler = type("Handler", (FTPHandler,), {"authorizer": auth, "passive_ports": None})
+        self.server = ThreadedFTPServer((LOOPBACK, 0), handler)
+        self.port = self.server.address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"timeout": 0.2}, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return f"ftp://{LOOPBACK}:{self.port}/"
+
+    def put(self, name, data):
+        path = os.path.join(self.www, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+        return path
+
+    def read(self, name):
+        with open(os.path.join(self.www, name), "rb") as f:
+            return f.read()
+
+    def stop(self):
+        self.server.close_all()
+        self.thread.join(10)
 
 
 # ---- files ----
