@@ -5,9 +5,12 @@
  * switches to blocking I/O: reads and writes wait for the device, which is the
  * clock of the audio thread. S16 mono at the requested rate, period as asked,
  * four periods of buffer; "plughw:" or "default" convert for hardware that
- * cannot do that itself. Playback starts with two periods of silence queued;
- * xruns are recovered and counted, never fatal. ALSA's null PCM has no clock
- * and says so.
+ * cannot do that itself. Playback starts when align() queues silence (the
+ * caller says how much: two periods for a new stream, the old device's queue
+ * when it joins a running one), or on the first write; capture starts at open,
+ * and align() drops what came before the caller wanted it. Xruns are recovered
+ * (playback with two periods of silence) and counted, never fatal. ALSA's null
+ * PCM has no clock and says so.
  */
 #include "audio.h"
 #include "log.h"
@@ -61,9 +64,7 @@ static int set_sw_params(AudioPcm *p) {
         snd_pcm_sw_params_alloca(&sw);
         if ((r = snd_pcm_sw_params_current(p->pcm, sw)) < 0 ||
             (r = snd_pcm_sw_params_set_avail_min(p->pcm, sw, p->period)) < 0 ||
-            (r = snd_pcm_sw_params_set_start_threshold(p->pcm, sw, p->direction == AUDIO_PLAYBACK
-                                                                           ? (snd_pcm_uframes_t) p->period * ALSA_PREFILL
-                                                                           : 1)) < 0 ||
+            (r = snd_pcm_sw_params_set_start_threshold(p->pcm, sw, 1)) < 0 ||
             (r = snd_pcm_sw_params(p->pcm, sw)) < 0)
                 return log_error_errno(r, "Failed to set up %s: %s", p->device, snd_strerror(r));
         return 0;
@@ -80,15 +81,37 @@ static void alsa_close(AudioPcm *p) {
         free(p);
 }
 
-static int prefill(AudioPcm *p) {
+/* Queue n frames of silence: the device starts playing (start threshold 1). */
+static int prefill(AudioPcm *p, size_t n) {
         int16_t silence[1024] = {};
-        for (unsigned i = 0; i < ALSA_PREFILL; i++)
-                for (size_t done = 0; done < p->period;) {
-                        snd_pcm_sframes_t w = snd_pcm_writei(p->pcm, silence, MIN(p->period - done, ELEMENTSOF(silence)));
-                        if (w < 0)
-                                return (int) w;
-                        done += (size_t) w;
-                }
+
+        n = MIN(n, (size_t) p->period * ALSA_PERIODS);
+        for (size_t done = 0; done < n;) {
+                snd_pcm_sframes_t w = snd_pcm_writei(p->pcm, silence, MIN(n - done, ELEMENTSOF(silence)));
+                if (w == -EAGAIN || w == -EINTR)
+                        continue;
+                if (w < 0)
+                        return (int) w;
+                done += (size_t) w;
+        }
+        return 0;
+}
+
+/* Capture: read and drop all but the last n frames captured. */
+static int skip(AudioPcm *p, size_t n) {
+        int16_t scratch[1024];
+        snd_pcm_sframes_t avail = snd_pcm_avail(p->pcm);
+
+        if (avail < 0)
+                return (int) avail;
+        for (size_t left = (size_t) avail > n ? (size_t) avail - n : 0; left > 0;) {
+                snd_pcm_sframes_t k = snd_pcm_readi(p->pcm, scratch, MIN(left, ELEMENTSOF(scratch)));
+                if (k == -EAGAIN || k == -EINTR)
+                        continue;
+                if (k < 0)
+                        return (int) k;
+                left -= (size_t) k;
+        }
         return 0;
 }
 
@@ -115,8 +138,6 @@ static int alsa_open(const char *device, AudioDirection direction, unsigned rate
                 r = set_sw_params(p);
         if (r >= 0)
                 r = snd_pcm_nonblock(p->pcm, 0);
-        if (r >= 0 && direction == AUDIO_PLAYBACK)
-                r = prefill(p);
         if (r >= 0 && direction == AUDIO_CAPTURE)
                 r = snd_pcm_start(p->pcm);
         if (r < 0)
@@ -138,7 +159,7 @@ static int recover(AudioPcm *p, int error) {
         if (r >= 0 && p->direction == AUDIO_CAPTURE)
                 r = snd_pcm_start(p->pcm);
         if (r >= 0 && p->direction == AUDIO_PLAYBACK)
-                r = prefill(p);
+                r = prefill(p, (size_t) p->period * ALSA_PREFILL);
         return r == -EBADFD ? 0 : r; /* already running */
 }
 
@@ -178,6 +199,24 @@ static bool alsa_clocked(AudioPcm *p) {
         return p->clocked;
 }
 
+static size_t alsa_delay(AudioPcm *p) {
+        snd_pcm_sframes_t d = 0;
+
+        if (p->direction != AUDIO_PLAYBACK || snd_pcm_delay(p->pcm, &d) < 0 || d < 0)
+                return 0;
+        return (size_t) d;
+}
+
+static int alsa_align(AudioPcm *p, size_t n) {
+        int r = p->direction == AUDIO_PLAYBACK ? prefill(p, n) : skip(p, n);
+        if (r < 0) {
+                r = recover(p, r);
+                if (r < 0)
+                        log_warning("%s: cannot join the stream (%s), ignoring", p->device, snd_strerror(r));
+        }
+        return r;
+}
+
 #else /* !HAVE_ALSA */
 
 struct AudioPcm {
@@ -203,6 +242,14 @@ static bool alsa_clocked(AudioPcm *p) {
         return false;
 }
 
+static size_t alsa_delay(AudioPcm *p) {
+        return 0;
+}
+
+static int alsa_align(AudioPcm *p, size_t n) {
+        return -EOPNOTSUPP;
+}
+
 #endif
 
 const struct audio_ops audio_alsa_ops = {
@@ -212,4 +259,6 @@ const struct audio_ops audio_alsa_ops = {
         .read = alsa_read,
         .write = alsa_write,
         .clocked = alsa_clocked,
+        .delay = alsa_delay,
+        .align = alsa_align,
 };

@@ -19,6 +19,13 @@
  * one (file, null, ALSA's null plugin) returns at once, and the caller must
  * pace itself (mediad's audio thread does, on CLOCK_MONOTONIC).
  * Backends log their own errors with the device name (log.h).
+ *
+ * Joining a running stream (mediad switches routes without a gap): delay()
+ * says how much a playback device has queued (what is written now plays after
+ * it), and align() brings a newly opened device in step: playback queues that
+ * much silence and starts, capture drops what it captured since open except
+ * the last n frames. Both are optional (NULL for file and null, which have no
+ * queue); a backend without align() starts on its first write or read.
  */
 
 typedef enum AudioDirection {
@@ -37,7 +44,18 @@ struct audio_ops {
         int (*read)(AudioPcm *pcm, int16_t *buf, size_t n);
         int (*write)(AudioPcm *pcm, const int16_t *buf, size_t n);
         bool (*clocked)(AudioPcm *pcm);
+        /* frames queued in a playback device, not played yet; 0 when unknown */
+        size_t (*delay)(AudioPcm *pcm);
+        int (*align)(AudioPcm *pcm, size_t n);
 };
+
+static inline size_t audio_delay(const struct audio_ops *ops, AudioPcm *pcm) {
+        return ops->delay ? ops->delay(pcm) : 0;
+}
+
+static inline int audio_align(const struct audio_ops *ops, AudioPcm *pcm, size_t n) {
+        return ops->align ? ops->align(pcm, n) : 0;
+}
 
 extern const struct audio_ops audio_null_ops;
 extern const struct audio_ops audio_file_ops;

@@ -24,6 +24,19 @@
  *
  * Opening a device that fails falls back to the null backend for that
  * direction (logged), so calls still send and receive at the right rate.
+ *
+ * Switching devices (a route change in a call) leaves no gap and no click:
+ * the loop opens the new devices (audio_thread_switch), the thread takes them
+ * over at the start of a period through a one-slot ring, and in that period
+ * crossfades over its second 10 ms frame, on both sides. Capture: the new
+ * device keeps only its last period, the same moment as the old one's, and
+ * goes on from there, so the loop gets every period once and RTP timestamps
+ * run on. Playback: the old device plays the frame fading out, the new one
+ * starts with as much silence as the old one has queued and plays the frame
+ * fading in at the same moment. The thread hands the old devices back through
+ * a second ring; the loop closes them once the old playback device has played
+ * what it had queued. Files show it exactly: the old and the new playback file
+ * overlap by one frame whose two halves add up to what was played.
  */
 
 #define AUDIO_RATE 16000
@@ -44,12 +57,13 @@ typedef struct AudioStats {
         uint64_t capture_overruns;      /* captured frames dropped: the loop was late */
         uint64_t playback_underruns;    /* silence played: the loop was late */
         uint64_t device_errors;
+        uint64_t switches;              /* device switches the thread made */
         bool paced;                     /* the thread keeps time itself */
 } AudioStats;
 
 int audio_thread_start(sd_event *event, const char *playback, const char *capture, AudioFramesHandler on_frames,
                        void *userdata, AudioThread **ret);
-/* Stop the thread (waits up to a period for it), close the devices. */
+/* Stop the thread (waits up to a period for it), close the devices, old ones of a switch too. */
 AudioThread *audio_thread_stop(AudioThread *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(AudioThread *, audio_thread_stop);
 
@@ -58,5 +72,11 @@ bool audio_thread_pop_capture(AudioThread *a, int16_t frame[AUDIO_FRAME]);
 bool audio_thread_push_playback(AudioThread *a, const int16_t frame[AUDIO_FRAME]);
 unsigned audio_thread_playback_queued(AudioThread *a);
 void audio_thread_get_stats(AudioThread *a, AudioStats *ret);
+/* The devices in use or being switched to ("null" where opening failed). */
 const char *audio_thread_playback_name(AudioThread *a);
 const char *audio_thread_capture_name(AudioThread *a);
+/* Open the devices named (NULL: that direction stays) and have the thread switch to them
+ * without a gap (above). -EBUSY while the last switch is not over. */
+int audio_thread_switch(AudioThread *a, const char *playback, const char *capture);
+/* A switch is in flight: until the thread took it and its old devices are closed. */
+bool audio_thread_switching(AudioThread *a);

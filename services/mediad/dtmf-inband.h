@@ -44,7 +44,9 @@ typedef struct DtmfInbandTx {
         bool on;                        /* a digit (tone or its gap) is being sent */
         unsigned low, high;             /* Hz of the digit on */
         uint32_t pos;                   /* samples into the digit's tone + gap */
-        double phase_low, phase_high;   /* radians */
+        double phase_low, phase_high;   /* radians, in [0, 2 pi) */
+        double step_low, step_high;     /* radians a sample; set once a digit, with the amplitudes */
+        double amp_low, amp_high;
 } DtmfInbandTx;
 
 void dtmf_inband_tx_init(DtmfInbandTx *t);

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "log.h"
 #include "mediad.h"
+#include "memory.h"
 
 static const char *arg_bus;
 
@@ -77,6 +78,8 @@ static int setup_event(sd_event **ret) {
                 r = sd_event_add_signal(e, NULL, SIGTERM, NULL, NULL);
         if (r >= 0)
                 r = sd_event_set_watchdog(e, true);
+        if (r >= 0)
+                r = memory_trim_install(e);
         if (r < 0) {
                 sd_event_unref(e);
                 return log_error_errno(r, "Failed to set up the event loop: %m");

@@ -168,6 +168,9 @@ static void process_frame(Manager *m, AudioThread *a, int16_t *in) {
                 (void) audio_thread_push_playback(a, frame);
 }
 
+static bool audio_follow(Manager *m);
+static void audio_stop(Manager *m);
+
 static void on_frames(AudioThread *a, void *userdata) {
         Manager *m = userdata;
         int16_t in[AUDIO_FRAME];
@@ -180,6 +183,11 @@ static void on_frames(AudioThread *a, void *userdata) {
         /* after the frames: stopping the tone may stop the audio thread */
         if (m->tone_playing && tone_gen_finished(&m->tone))
                 manager_stop_tone(m);
+        /* the route or the configuration named other devices (manager_update_audio) */
+        else if (!audio_thread_switching(a) && !audio_follow(m)) {
+                audio_stop(m);
+                manager_update_audio(m);
+        }
 }
 
 static bool audio_needed(Manager *m) {
@@ -202,6 +210,8 @@ static void audio_stop(Manager *m) {
         m->audio = audio_thread_stop(m->audio);
         m->audio_playback = mfree(m->audio_playback);
         m->audio_capture = mfree(m->audio_capture);
+        /* every device closed, every file complete */
+        (void) bus_emit_properties_changed(m->bus, MEDIA1_PATH, MEDIA1_IFACE, "AudioActive", NULL);
 }
 
 static void audio_start(Manager *m) {
@@ -220,13 +230,49 @@ static void audio_start(Manager *m) {
         m->gain = volume_gain(m->volume);
         log_info("Audio started: playback %s, capture %s (route %s)", audio_thread_playback_name(m->audio),
                  audio_thread_capture_name(m->audio), audio_route_to_string(m->route));
+        (void) bus_emit_properties_changed(m->bus, MEDIA1_PATH, MEDIA1_IFACE, "AudioActive", NULL);
 }
 
+static int replace_name(char **name, const char *value) {
+        char *n = strdup(value);
+        if (!n)
+                return -ENOMEM;
+        free(*name);
+        *name = n;
+        return 0;
+}
+
+/* Switch the running audio to the devices of the route (or of the configuration) without a
+ * gap; one switch at a time, the next when the last one is over. false when the audio must be
+ * started again instead. */
+static bool audio_follow(Manager *m) {
+        const char *play = manager_playback_device(m), *cap = manager_capture_device(m);
+        bool p = !streq(m->audio_playback, play), c = !streq(m->audio_capture, cap);
+
+        if ((!p && !c) || audio_thread_switching(m->audio))
+                return true;
+        uint64_t t = now_usec();
+        int r = audio_thread_switch(m->audio, p ? play : NULL, c ? cap : NULL);
+        if (r >= 0 && p)
+                r = replace_name(&m->audio_playback, play);
+        if (r >= 0 && c)
+                r = replace_name(&m->audio_capture, cap);
+        if (r < 0) {
+                log_error_errno(r, "Failed to switch audio devices, re-opening them: %m");
+                return false;
+        }
+        log_info("Audio switching: playback %s, capture %s (route %s), opened in %.1f ms",
+                 audio_thread_playback_name(m->audio), audio_thread_capture_name(m->audio),
+                 audio_route_to_string(m->route), (double) (now_usec() - t) / 1000);
+        return true;
+}
+
+/* A change of devices while audio runs is made by on_frames, right after it queued frames to
+ * play: opening devices blocks the loop, and then the thread has the most to play meanwhile. */
 void manager_update_audio(Manager *m) {
         bool need = audio_needed(m) && !m->stopping;
 
-        if (m->audio && (!need || !streq(m->audio_playback, manager_playback_device(m)) ||
-                         !streq(m->audio_capture, manager_capture_device(m))))
+        if (m->audio && !need)
                 audio_stop(m);
         if (need && !m->audio)
                 audio_start(m);

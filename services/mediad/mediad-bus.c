@@ -273,6 +273,12 @@ static int get_capture_device(Bus *bus, DBusMessageIter *iter, void *userdata) {
         return append_string(iter, manager_capture_device(userdata));
 }
 
+static int get_audio_active(Bus *bus, DBusMessageIter *iter, void *userdata) {
+        Manager *m = userdata;
+        dbus_bool_t b = !!m->audio;
+        return dbus_message_iter_append_basic(iter, DBUS_TYPE_BOOLEAN, &b) ? 0 : -ENOMEM;
+}
+
 static const BusMethod media1_methods[] = {
         { "CreateStream", "a{sv}", "options", "oa{sv}", "stream,local", method_create_stream },
         { "PlayTone", "s", "tone", "", "", method_play_tone },
@@ -289,6 +295,7 @@ static const BusProperty media1_properties[] = {
         { "Tone", "s", get_tone, NULL, true },
         { "PlaybackDevice", "s", get_playback_device, NULL, true },
         { "CaptureDevice", "s", get_capture_device, NULL, true },
+        { "AudioActive", "b", get_audio_active, NULL, true },
         {}
 };
 

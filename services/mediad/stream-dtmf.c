@@ -4,6 +4,10 @@
  * voice it sends, and, when Start/Update said "dtmf_inband_detect", the
  * digits found in the voice it receives, reported as DtmfReceived like RFC
  * 4733 events. Without that option no detector exists and nothing is spent.
+ *
+ * All of it runs on the loop (manager.c's on_frames: stream_capture and
+ * stream_playout), never on the audio thread, which only moves frames through
+ * its rings. Digits are secrets (PINs typed to an IVR): never logged.
  */
 #include "log.h"
 #include "mediad.h"
@@ -15,7 +19,7 @@ static bool stream_sending(const Stream *s) {
 
 int stream_send_dtmf_inband(Stream *s, const char *digits, BusError *error) {
         if (!dtmf_digits_valid(digits))
-                return bus_error_set(error, -EINVAL, "Invalid DTMF digits '%s' (0-9 * # A-D, at most %d)", digits,
+                return bus_error_set(error, -EINVAL, "Invalid DTMF digits (0-9 * # A-D, at most %d)",
                                      DTMF_QUEUE_MAX);
         if (!stream_sending(s))
                 return bus_error_set(error, -EBUSY, "Stream %u is %s, not sending", s->id,
@@ -25,7 +29,7 @@ int stream_send_dtmf_inband(Stream *s, const char *digits, BusError *error) {
                 return bus_error_set(error, r, "Stream %u has too many digits queued already (at most %d)", s->id,
                                      DTMF_QUEUE_MAX);
         if (r >= 0)
-                log_debug("Stream %u: sending DTMF %s in-band", s->id, digits);
+                log_debug("Stream %u: sending %zu DTMF digits in-band", s->id, strlen(digits));
         return r;
 }
 
@@ -38,7 +42,7 @@ static void on_inband_digit(char digit, uint32_t duration_ms, void *userdata) {
         char text[2] = { digit, 0 };
         const char *d = text;
 
-        log_info("Stream %u: DTMF %c received in-band (%u ms)", s->id, digit, duration_ms);
+        log_debug("Stream %u: a DTMF digit received in-band (%u ms)", s->id, duration_ms);
         int r = bus_emit_signal(s->manager->bus, s->path, MEDIA1_STREAM_IFACE, "DtmfReceived", DBUS_TYPE_STRING, &d,
                                 DBUS_TYPE_UINT32, &duration_ms, DBUS_TYPE_INVALID);
         if (r < 0)

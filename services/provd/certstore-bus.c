@@ -46,7 +46,7 @@ static int reply_and_unref(Bus *bus, DBusMessage *reply, int r) {
         return r;
 }
 
-static void changed(Provd *p) {
+void certstore_bus_changed(Provd *p) {
         int r = bus_emit_signal(p->bus, PROVD_CERTIFICATES_PATH, provd_certificates_interface.name,
                                 "CertificatesChanged", DBUS_TYPE_INVALID);
         if (r < 0)
@@ -72,7 +72,8 @@ static int do_install_ca(Bus *bus, DBusMessage *m, void *userdata, BusError *err
         int r = certstore_install_ca(p->certs, name, pem, size, &installed, reason, sizeof(reason));
         if (r < 0)
                 return bus_error_set(error, r, "Refused to install the CA: %s", reason[0] ? reason : strerror(-r));
-        changed(p);
+        if (r == 0)
+                certstore_bus_changed(p);
         const char *n = installed;
         return bus_reply(bus, m, DBUS_TYPE_STRING, &n, DBUS_TYPE_INVALID);
 }
@@ -88,7 +89,7 @@ static int do_remove_ca(Bus *bus, DBusMessage *m, void *userdata, BusError *erro
                 return bus_error_set(error, r, "No custom CA named '%s'", name);
         if (r < 0)
                 return r;
-        changed(p);
+        certstore_bus_changed(p);
         return bus_reply(bus, m, DBUS_TYPE_INVALID);
 }
 
@@ -106,7 +107,8 @@ static int do_install_device(Bus *bus, DBusMessage *m, void *userdata, BusError 
         if (r < 0)
                 return bus_error_set(error, r, "Refused to install the device certificate: %s",
                                      reason[0] ? reason : strerror(-r));
-        changed(p);
+        if (r == 0)
+                certstore_bus_changed(p);
         return bus_reply(bus, m, DBUS_TYPE_INVALID);
 }
 

@@ -16,7 +16,12 @@
 struct CertStore {
         char *dir;              /* <state>/certs */
         char *ca_dir;           /* <state>/certs/ca */
+        char *bundle;           /* CERTSTORE_CA_BUNDLE */
+        char *device_tls;       /* CERTSTORE_DEVICE_TLS */
 };
+
+static int bundle_rebuild(CertStore *s);
+static int device_tls_rebuild(CertStore *s);
 
 static int set_reason(char *reason, size_t size, int error, const char *format, ...) _printf_(4, 5);
 static int set_reason(char *reason, size_t size, int error, const char *format, ...) {
@@ -44,13 +49,17 @@ int certstore_open(const char *state_dir, CertStore **ret) {
                 return -ENOMEM;
         s->dir = strjoin(state_dir, "/certs", NULL);
         s->ca_dir = strjoin(state_dir, "/certs/ca", NULL);
-        if (!s->dir || !s->ca_dir)
+        s->bundle = strjoin(state_dir, "/" CERTSTORE_CA_BUNDLE, NULL);
+        s->device_tls = strjoin(state_dir, "/" CERTSTORE_DEVICE_TLS, NULL);
+        if (!s->dir || !s->ca_dir || !s->bundle || !s->device_tls)
                 return -ENOMEM;
         int r = private_dir(s->dir);
         if (r >= 0)
                 r = private_dir(s->ca_dir);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the certificate store %s: %m", s->ca_dir);
+        (void) bundle_rebuild(s);
+        (void) device_tls_rebuild(s);
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -60,6 +69,8 @@ CertStore *certstore_free(CertStore *s) {
                 return NULL;
         free(s->dir);
         free(s->ca_dir);
+        free(s->bundle);
+        free(s->device_tls);
         free(s);
         return NULL;
 }
@@ -259,6 +270,19 @@ static int unique_name(CertStore *s, const char *base, const char *pem, size_t s
         return -EEXIST;
 }
 
+/* 1 when the CA of that name is this one already. */
+static int ca_is(CertStore *s, const char *name, const char *pem, size_t size) {
+        _cleanup_(freep) char *old = NULL;
+        size_t old_size;
+
+        int r = read_ca(s, name, &old, &old_size);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        return old_size == size && memcmp(old, pem, size) == 0;
+}
+
 static int check_room(CertStore *s, const char *name, char *reason, size_t reason_size) {
         _cleanup_(strv_freep) char **names = NULL;
 
@@ -298,13 +322,18 @@ int certstore_install_ca(CertStore *s, const char *name, const void *pem, size_t
         if (r >= 0)
                 r = check_room(s, final, reason, reason_size);
         if (r >= 0)
+                r = ca_is(s, final, stored, stored_size);
+        if (r == 0)
                 r = (path = ca_path(s, final)) ? write_file_atomic(path, stored, stored_size, 0600) : -ENOMEM;
         if (r < 0)
                 return r;
-        log_info("Installed the custom CA '%s'", final);
+        if (r == 0) {
+                log_info("Installed the custom CA '%s'", final);
+                (void) bundle_rebuild(s);
+        }
         if (ret_name)
                 *ret_name = TAKE_PTR(final);
-        return 0;
+        return r;
 }
 
 int certstore_remove_ca(CertStore *s, const char *name) {
@@ -318,7 +347,66 @@ int certstore_remove_ca(CertStore *s, const char *name) {
         if (unlink(path) < 0)
                 return -errno;
         log_info("Removed the custom CA '%s'", name);
-        return fsync_path(s->ca_dir);
+        int r = fsync_path(s->ca_dir);
+        (void) bundle_rebuild(s);
+        return r;
+}
+
+/* What certstore_install_ca() would store of pem; NULL when it would refuse it. */
+static char *stored_form(const void *pem, size_t size, size_t *ret_size) {
+        char *stored = NULL;
+        Certs c = {};
+
+        if (!pem || certs_parse(pem, size, &c, NULL, 0) < 0)
+                return NULL;
+        if (certs_export(&c, &stored, ret_size) < 0)
+                stored = NULL;
+        certs_done(&c);
+        return stored;
+}
+
+int certstore_remove_all_ca(CertStore *s, const void *keep, size_t keep_size, unsigned *ret_n) {
+        _cleanup_(strv_freep) char **names = NULL;
+        size_t stored_size = 0;
+        _cleanup_(freep) char *stored = stored_form(keep, keep_size, &stored_size);
+        bool kept = false;
+        unsigned n = 0;
+
+        int r = ca_names(s, &names);
+        for (size_t i = 0; r >= 0 && names[i]; i++) {
+                _cleanup_(freep) char *path = ca_path(s, names[i]);
+                int same = stored && !kept ? ca_is(s, names[i], stored, stored_size) : 0;
+                if (same > 0)
+                        kept = true;
+                else if (!path)
+                        r = -ENOMEM;
+                else if (unlink(path) < 0 && errno != ENOENT)
+                        r = -errno;
+                else
+                        n++;
+        }
+        if (n > 0) {
+                log_info("Removed %u custom CA(s)", n);
+                int k = fsync_path(s->ca_dir);
+                if (r >= 0)
+                        r = k;
+                (void) bundle_rebuild(s);
+        }
+        if (r >= 0 && ret_n)
+                *ret_n = n;
+        return r;
+}
+
+int certstore_check_ca(const void *pem, size_t size, unsigned *ret_n, char *reason, size_t reason_size) {
+        Certs c = {};
+
+        int r = certs_parse(pem, size, &c, reason, reason_size);
+        if (r < 0)
+                return r;
+        if (ret_n)
+                *ret_n = c.n;
+        certs_done(&c);
+        return 0;
 }
 
 static int ca_info(CertStore *s, const char *name, CertInfo *ret) {
@@ -432,6 +520,16 @@ static char *device_path(CertStore *s, const char *what) {
         return strjoin(s->dir, "/device.", what, NULL);
 }
 
+/* Does the file hold exactly this? */
+static bool file_is(const char *path, const void *data, size_t size) {
+        _cleanup_(erase_and_freep) char *old = NULL;
+        size_t old_size;
+
+        return read_full_file(path, &old, &old_size, STORED_MAX) >= 0 && old_size == size &&
+               memcmp(old, data, size) == 0;
+}
+
+/* 1 when these were installed already (nothing written). */
 static int write_device(CertStore *s, const Certs *c, gnutls_x509_privkey_t key) {
         _cleanup_(freep) char *cert_path = device_path(s, "pem"), *key_path = device_path(s, "key"), *pem = NULL;
         gnutls_datum_t k = {};
@@ -444,6 +542,11 @@ static int write_device(CertStore *s, const Certs *c, gnutls_x509_privkey_t key)
                 return r;
         if (gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &k) < 0)
                 return -EINVAL;
+        if (file_is(cert_path, pem, size) && file_is(key_path, k.data, k.size)) {
+                explicit_bzero(k.data, k.size);
+                gnutls_free(k.data);
+                return 1;
+        }
         r = write_file_atomic(key_path, k.data, k.size, 0600);
         explicit_bzero(k.data, k.size);
         gnutls_free(k.data);
@@ -452,16 +555,33 @@ static int write_device(CertStore *s, const Certs *c, gnutls_x509_privkey_t key)
         return write_file_atomic(cert_path, pem, size, 0600);
 }
 
+static int device_parse(const void *cert, size_t cert_size, const void *key, size_t key_size, Certs *c,
+                        gnutls_x509_privkey_t *k, char *reason, size_t reason_size) {
+        int r = certs_parse(cert, cert_size, c, reason, reason_size);
+        if (r >= 0)
+                r = key_parse(key, key_size, k, reason, reason_size);
+        if (r >= 0 && !key_matches(c->crts[0], *k))
+                r = set_reason(reason, reason_size, -EINVAL, "the key does not belong to the certificate");
+        return r;
+}
+
+int certstore_check_device(const void *cert, size_t cert_size, const void *key, size_t key_size, char *reason,
+                           size_t reason_size) {
+        gnutls_x509_privkey_t k = NULL;
+        Certs c = {};
+
+        int r = device_parse(cert, cert_size, key, key_size, &c, &k, reason, reason_size);
+        certs_done(&c);
+        key_done(&k);
+        return r;
+}
+
 int certstore_install_device(CertStore *s, const void *cert, size_t cert_size, const void *key, size_t key_size,
                              char *reason, size_t reason_size) {
         gnutls_x509_privkey_t k = NULL;
         Certs c = {};
 
-        int r = certs_parse(cert, cert_size, &c, reason, reason_size);
-        if (r >= 0)
-                r = key_parse(key, key_size, &k, reason, reason_size);
-        if (r >= 0 && !key_matches(c.crts[0], k))
-                r = set_reason(reason, reason_size, -EINVAL, "the key does not belong to the certificate");
+        int r = device_parse(cert, cert_size, key, key_size, &c, &k, reason, reason_size);
         if (r >= 0) {
                 r = write_device(s, &c, k);
                 if (r < 0)
@@ -469,9 +589,31 @@ int certstore_install_device(CertStore *s, const void *cert, size_t cert_size, c
         }
         certs_done(&c);
         key_done(&k);
-        if (r >= 0)
+        if (r == 0) {
                 log_info("Installed a new device certificate");
+                (void) device_tls_rebuild(s);
+        }
         return r;
+}
+
+int certstore_remove_device(CertStore *s) {
+        _cleanup_(freep) char *cert_path = device_path(s, "pem"), *key_path = device_path(s, "key");
+        bool had;
+
+        if (!cert_path || !key_path)
+                return -ENOMEM;
+        had = access(cert_path, F_OK) >= 0;
+        /* the certificate first: a key alone is no device certificate */
+        if ((unlink(cert_path) < 0 && errno != ENOENT) || (unlink(key_path) < 0 && errno != ENOENT))
+                return -errno;
+        (void) device_tls_rebuild(s);
+        int r = fsync_path(s->dir);
+        if (r < 0)
+                return r;
+        if (!had)
+                return -ENOENT;
+        log_info("Removed the device certificate");
+        return 0;
 }
 
 int certstore_read_device(CertStore *s, CertPem *ret_cert, CertPem *ret_key) {
@@ -505,4 +647,64 @@ int certstore_read_device(CertStore *s, CertPem *ret_cert, CertPem *ret_key) {
         *ret_cert = cert;
         *ret_key = key;
         return 0;
+}
+
+/* ---- the files for libcurl ---- */
+
+static int remove_file(const char *path) {
+        return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static int bundle_rebuild(CertStore *s) {
+        _cleanup_(freep) char *bundle = NULL;
+        CertPem *l = NULL;
+        size_t n = 0, size = 0;
+
+        int r = certstore_read_cas(s, &l, &n);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                char *b = realloc(bundle, size + l[i].size + 2);
+                if (!b) {
+                        r = -ENOMEM;
+                        break;
+                }
+                bundle = b;
+                memcpy(bundle + size, l[i].pem, l[i].size);
+                size += l[i].size;
+                if (size > 0 && bundle[size - 1] != '\n')
+                        bundle[size++] = '\n';
+        }
+        cert_pem_free_many(l, n); /* NULL, 0 when reading failed */
+        if (r >= 0)
+                r = size > 0 ? write_file_atomic(s->bundle, bundle, size, 0600) : remove_file(s->bundle);
+        if (r < 0)
+                log_warning_errno(r, "Failed to write %s, HTTPS provisioning may not see the custom CAs: %m",
+                                  s->bundle);
+        return r;
+}
+
+/* The device certificate and its key in one file: what libcurl's GnuTLS build takes. */
+static int device_tls_rebuild(CertStore *s) {
+        CertPem cert = {}, key = {};
+
+        int r = certstore_read_device(s, &cert, &key);
+        if (r == -ENOENT)
+                r = remove_file(s->device_tls);
+        else if (r >= 0) {
+                size_t size = cert.size + key.size;
+                char *both = malloc(size + 1);
+                if (both) {
+                        memcpy(both, cert.pem, cert.size);
+                        memcpy(both + cert.size, key.pem, key.size);
+                        r = write_file_atomic(s->device_tls, both, size, 0600);
+                        explicit_bzero(both, size);
+                        free(both);
+                } else
+                        r = -ENOMEM;
+                cert_pem_done(&cert);
+                cert_pem_done(&key);
+        }
+        if (r < 0)
+                log_warning_errno(r, "Failed to write %s, HTTPS provisioning may not offer the device certificate: %m",
+                                  s->device_tls);
+        return r;
 }

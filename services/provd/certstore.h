@@ -12,6 +12,12 @@
  *   <state>/certs/device.pem        the device certificate, its chain after it
  *   <state>/certs/device.key        its private key
  *
+ * and, made from them for libcurl (provisioning over HTTPS), rewritten on
+ * every change and removed when there is nothing to put in them:
+ *
+ *   <state>/certs/ca-bundle.pem     every custom CA in one file
+ *   <state>/certs/device-tls.pem    the device certificate, its chain, then its key
+ *
  * Directories 0700, files 0600, each written atomically (temporary file,
  * fsync, rename). What is installed is parsed with GnuTLS first and what is
  * stored is GnuTLS's own PEM of it: nothing else of the file given survives.
@@ -23,6 +29,10 @@
 #define CERTSTORE_PEM_MAX (64U * 1024)  /* one file given to install */
 #define CERTSTORE_CHAIN_MAX 8           /* certificates in one file */
 #define CERTSTORE_NAME_MAX 64
+
+/* Below the state directory: the files for libcurl (see above). */
+#define CERTSTORE_CA_BUNDLE "certs/ca-bundle.pem"
+#define CERTSTORE_DEVICE_TLS "certs/device-tls.pem"
 
 typedef struct CertStore CertStore;
 
@@ -39,7 +49,8 @@ typedef struct CertPem {
         size_t size;
 } CertPem;
 
-/* Creates <state_dir>/certs and certs/ca if missing. */
+/* Creates <state_dir>/certs and certs/ca if missing, and brings the files for
+ * libcurl up to date. */
 int certstore_open(const char *state_dir, CertStore **ret);
 CertStore *certstore_free(CertStore *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CertStore *, certstore_free);
@@ -47,20 +58,35 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(CertStore *, certstore_free);
 /* A PEM file of one or more CA certificates, under name ("": made from the
  * first certificate's common name, unique). The same name replaces what it
  * named. -EINVAL (with reason: not PEM, not a certificate, a bad name),
- * -E2BIG (too large, too many), -ENOSPC (CERTSTORE_CA_MAX installed). */
+ * -E2BIG (too large, too many), -ENOSPC (CERTSTORE_CA_MAX installed).
+ * 1 when the same CA was installed under that name already (nothing written). */
 int certstore_install_ca(CertStore *s, const char *name, const void *pem, size_t size, char **ret_name,
                          char *reason, size_t reason_size);
 /* -ENOENT when there is no CA of that name. */
 int certstore_remove_ca(CertStore *s, const char *name);
+/* Every custom CA but one that holds exactly the certificates of keep (may be NULL):
+ * what installing keep after removing all would leave, without the churn. *ret_n
+ * (may be NULL) says how many were removed. */
+int certstore_remove_all_ca(CertStore *s, const void *keep, size_t keep_size, unsigned *ret_n);
+/* Would certstore_install_ca() take this file? The same checks, nothing written;
+ * *ret_n (may be NULL): the certificates in it. */
+int certstore_check_ca(const void *pem, size_t size, unsigned *ret_n, char *reason, size_t reason_size);
 /* The installed CAs, sorted by name; for a file of several, its first certificate. */
 int certstore_list_ca(CertStore *s, CertInfo **ret, size_t *ret_n);
 /* The installed CAs as stored, sorted by name. */
 int certstore_read_cas(CertStore *s, CertPem **ret, size_t *ret_n);
 
 /* The device certificate (PEM, the leaf first, its chain after) and its private
- * key (PEM, unencrypted; PKCS#8 or the older forms), which must belong together. */
+ * key (PEM, unencrypted; PKCS#8 or the older forms), which must belong together.
+ * Both may be the same file (other PEM blocks are skipped). 1 when exactly these
+ * were installed already (nothing written). */
 int certstore_install_device(CertStore *s, const void *cert, size_t cert_size, const void *key, size_t key_size,
                              char *reason, size_t reason_size);
+/* Would certstore_install_device() take them? The same checks, nothing written. */
+int certstore_check_device(const void *cert, size_t cert_size, const void *key, size_t key_size, char *reason,
+                           size_t reason_size);
+/* -ENOENT when none is installed. */
+int certstore_remove_device(CertStore *s);
 /* -ENOENT: none installed (or a pair that does not match). The key is secret:
  * the caller wipes it (erase_and_free). */
 int certstore_read_device(CertStore *s, CertPem *ret_cert, CertPem *ret_key);

@@ -564,11 +564,15 @@ static int set_http(HttpRequest *req, const HttpRequestOptions *o) {
         return k == CURLE_OK ? 0 : -EINVAL;
 }
 
-/* FTP's login (curl logs in anonymously without one); TFTP has none. */
-static int set_ftp_login(HttpRequest *req, const HttpRequestOptions *o) {
-        CURLcode k = CURLE_OK;
-
-        if (o->username && *o->username && !startswith(o->url, "tftp:")) {
+/* FTP: a login (curl logs in anonymously without one), and a new connection for each
+ * file: this libcurl (7.88) on the multi socket interface, on a kept FTP connection,
+ * may never start a later transfer's passive data connection ("Connecting to ..." and
+ * nothing until the connect timeout). TFTP has neither. */
+static int set_ftp(HttpRequest *req, const HttpRequestOptions *o) {
+        if (req->tftp)
+                return 0;
+        CURLcode k = curl_easy_setopt(req->easy, CURLOPT_FORBID_REUSE, 1L);
+        if (k == CURLE_OK && o->username && *o->username) {
                 k = curl_easy_setopt(req->easy, CURLOPT_USERNAME, o->username);
                 if (k == CURLE_OK)
                         k = curl_easy_setopt(req->easy, CURLOPT_PASSWORD, strempty(o->password));
@@ -701,7 +705,7 @@ static int request_start(HttpClient *c, const HttpRequestOptions *o, const HttpU
         if (r >= 0 && req->http)
                 r = set_http(req, o);
         if (r >= 0 && !req->http)
-                r = set_ftp_login(req, o);
+                r = set_ftp(req, o);
         if (r >= 0 && u)
                 r = set_upload(req, u);
         if (r >= 0)

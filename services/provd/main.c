@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "memory.h"
 #include "provd.h"
 #include "util.h"
 
@@ -129,6 +130,8 @@ static int run(int argc, char *argv[]) {
                 r = sd_event_add_signal(p.event, NULL, SIGTERM, NULL, NULL);
         if (r >= 0)
                 r = sd_event_set_watchdog(p.event, true);
+        if (r >= 0)
+                r = memory_trim_install(p.event);
         if (r < 0) {
                 log_error_errno(r, "Failed to set up the event loop: %m");
                 goto finish;

@@ -29,6 +29,8 @@ extern const BusInterface provd_provision_interface;
 /* org.deskphone.Certificates1 (certstore-bus.c): opens the store in state_dir, adds the object. */
 extern const BusInterface provd_certificates_interface;
 int certstore_bus_register(Provd *p, const char *state_dir);
+/* Send CertificatesChanged (after provisioning changed the store). */
+void certstore_bus_changed(Provd *p);
 /* Run handler for root, provd's user, the group "deskphone" and the UI service, now or
  * once the bus has said who the caller is (then the reply is the handler's). */
 int provd_authorize(Bus *bus, DBusMessage *m, Provd *p, BusMethodHandler handler, BusError *error);

@@ -352,7 +352,7 @@ void run_apply(Provision *pv) {
                 return;
         for (size_t i = 0; i < run->n; i++)
                 if ((is_config(&run->fetches[i]) || run->fetches[i].kind == FETCH_LOCAL) && run->fetches[i].found &&
-                    prepare(pv, run, i, &rsa) < 0)
+                    !run->fetches[i].cfg && prepare(pv, run, i, &rsa) < 0) /* cfg: prepared before the certificates */
                         return;
 
         int r = applied_read(pv, &a);
@@ -368,7 +368,10 @@ void run_apply(Provision *pv) {
                 (void) run_fail(pv, r, false, "Cannot compose the provisioned configuration: %s", strerror(-r));
                 return;
         }
-        if (!run->force && streq_ptr(common, a.common_text) && streq_ptr(mac, a.mac_text) && local_changes == 0) {
+        if (provision_certs_prepare(pv, run, common, mac) != 0)
+                return; /* failed, or fetching the certificate files first */
+        if (!run->force && streq_ptr(common, a.common_text) && streq_ptr(mac, a.mac_text) && local_changes == 0 &&
+            !provision_certs_wanted(pv, common, mac)) {
                 log_info("Provisioning from %s: nothing changed", pv->server);
                 provision_local_run_done(pv, run);
                 run_end(pv, PROVISION_RESULT_UNCHANGED, NULL);
@@ -379,11 +382,14 @@ void run_apply(Provision *pv) {
                                 "failed; not applied again (Start with force to apply them)", pv->server);
                 return;
         }
+        int certs = provision_certs_install(pv, run, common, mac);
+        if (certs < 0)
+                return;
         r = store_apply(pv, run, common, mac, &local);
         if (r < 0)
                 return;
         provision_local_run_done(pv, run);
         if (r > 0)
                 provision_rollback_watch(pv, common, mac);
-        run_end(pv, r > 0 ? PROVISION_RESULT_SUCCESS : PROVISION_RESULT_UNCHANGED, NULL);
+        run_end(pv, r > 0 || certs > 0 ? PROVISION_RESULT_SUCCESS : PROVISION_RESULT_UNCHANGED, NULL);
 }

@@ -44,6 +44,8 @@ typedef enum FetchKind {
         FETCH_INCLUDE,
         FETCH_KEY,
         FETCH_LOCAL,        /* <mac>-local.cfg (provision-local.c) */
+        FETCH_TRUSTED_CERTS, /* static.trusted_certificates.url (provision-certs.c) */
+        FETCH_SERVER_CERT,  /* static.server_certificates.url: never cached, holds a private key */
         _FETCH_KIND_MAX,
 } FetchKind;
 
@@ -92,8 +94,8 @@ struct Provision {
         char *dir;          /* <state>/provision */
         char *cache_dir;
         char *ca_dir;       /* <state>/certs/ca: custom CAs */
-        char *ca_file;      /* the same, in one file for libcurl */
-        char *device_cert;  /* <state>/certs/device.pem: certificate and key for mutual TLS */
+        char *ca_file;      /* the same in one file for libcurl (CERTSTORE_CA_BUNDLE), there if any */
+        char *device_cert;  /* certificate and key for mutual TLS in one file (CERTSTORE_DEVICE_TLS) */
         HttpClient *http;
         Run *run;
 
@@ -125,6 +127,10 @@ struct Provision {
         char *refused_common, *refused_mac; /* what was rolled back: not applied again */
 
         struct ProvisionLocal *local; /* <mac>-local.cfg (provision-local.c) */
+
+        /* PnP (provision-pnp.c) */
+        struct ProvisionPnp *pnp;     /* the discovery going on, or NULL */
+        char *pnp_url;                /* what a PnP server gave at power-on, or NULL */
 };
 
 int provision_start_run(Provision *pv, const char *url, bool force, ProvisionTrigger trigger, char *reason,
@@ -132,10 +138,24 @@ int provision_start_run(Provision *pv, const char *url, bool force, ProvisionTri
 /* End the run: failed with a message (logged) naming the file and reason. Returns error. */
 int run_fail(Provision *pv, int error, bool transient, const char *format, ...) _printf_(4, 5);
 void run_end(Provision *pv, ProvisionResult result, const char *error);
+/* Fetch what is left to fetch, then run_apply(). */
+void run_fetch_next(Provision *pv);
+/* Add a file to the end of the run (a URL, or a name relative to the server). */
+int run_add_url(Run *run, FetchKind kind, const char *url);
 void provision_files_free(ProvisionFileInfo *files, size_t n);
 
 /* provision-apply.c: every file has arrived; decrypt, parse, check, compose, apply. */
 void run_apply(Provision *pv);
+
+/* provision-certs.c: static.trusted_certificates.* and static.server_certificates.* of the
+ * composed layers. prepare: 1 when their files are being fetched first (run_apply() comes
+ * again), 0 when all are here and good, < 0 when the run failed. install: after the other
+ * checks, before the configuration is applied; 1 when the store changed, < 0 failed. */
+int provision_certs_prepare(Provision *pv, Run *run, const char *common, const char *mac);
+bool provision_certs_wanted(Provision *pv, const char *common, const char *mac);
+int provision_certs_install(Provision *pv, Run *run, const char *common, const char *mac);
+/* A certificate file arrived (or is missing). */
+int provision_certs_fetched(Provision *pv, Run *run, Fetch *f);
 
 /* Rewrite the record of the applied files from the store's provisioned layers. */
 int provision_applied_from_store(Provision *pv);
@@ -149,7 +169,15 @@ bool provision_rollback_refused(Provision *pv, const char *common, const char *m
 /* Ask sipd for its accounts' states (when a run starts). */
 void provision_rollback_refresh(Provision *pv);
 
+/* provision-pnp.c: at power-on with pnp_enable = 1, ask the LAN for the server; 1: started,
+ * provision_power_on_run() follows when it is done; 0: PnP is off; < 0: failed (logged). */
+typedef struct ProvisionPnp ProvisionPnp;
+int provision_pnp_start(Provision *pv);
+void provision_pnp_free(Provision *pv);
+
 /* provision-schedule.c */
+/* The power-on run (when power_on = 1) and the schedule: after PnP, if any. */
+void provision_power_on_run(Provision *pv);
 void provision_run_ended(Provision *pv, ProvisionTrigger trigger, ProvisionResult result, bool transient,
                          uint64_t retry_after_s);
 void provision_schedule_done(Provision *pv);

@@ -149,9 +149,14 @@ void provision_run_ended(Provision *pv, ProvisionTrigger trigger, ProvisionResul
 }
 
 void provision_power_on(Provision *pv) {
+        pv->powered_on = true;
+        if (provision_pnp_start(pv) <= 0) /* else provision-pnp.c goes on when it is done */
+                provision_power_on_run(pv);
+}
+
+void provision_power_on_run(Provision *pv) {
         char reason[256] = "";
 
-        pv->powered_on = true;
         if (streq(get(pv, "static.auto_provision.power_on"), "1")) {
                 int r = provision_start_run(pv, NULL, false, PROVISION_TRIGGER_POWER_ON, reason, sizeof(reason));
                 if (r == -ENOENT)

@@ -21,7 +21,7 @@
 #define KEY_FILE_MAX 64U
 #define RSA_KEY_MAX (64U * 1024U)
 #define LEASE_MAX (256U * 1024U)
-#define FETCHES_MAX (2U + 2U * PROVISION_INCLUDES_MAX + 4U)
+#define FETCHES_MAX (2U + 2U * PROVISION_INCLUDES_MAX + 6U)
 #define RUN_BYTES_MAX (32U * 1024U * 1024U) /* every file of a run together */
 
 const char *provision_state_to_string(ProvisionState s) {
@@ -204,6 +204,9 @@ static int find_server(Provision *pv, const Settings *s, const char *url, char *
         if (url) {
                 *ret_source = "request";
                 u = strdup(url);
+        } else if (pv->pnp_url && get_bool(pv, "static.auto_provision.pnp_enable")) {
+                *ret_source = "PnP"; /* Yealink's order: PnP, DHCP, the configured URL */
+                u = strdup(pv->pnp_url);
         } else if (get_bool(pv, "static.auto_provision.dhcp_option.enable") && url_from_dhcp(pv, &u) >= 0)
                 *ret_source = "DHCP";
         else if (*s->url) {
@@ -275,6 +278,10 @@ static int run_add(Run *run, size_t at, FetchKind kind, const char *name_or_url,
         return 0;
 }
 
+int run_add_url(Run *run, FetchKind kind, const char *url) {
+        return run_add(run, run->n, kind, url, 0);
+}
+
 static int run_add_name(Run *run, FetchKind kind, const char *prefix, const char *suffix) {
         _cleanup_(freep) char *name = strjoin(prefix, suffix, NULL);
         return name ? run_add(run, run->n, kind, name, 0) : -ENOMEM;
@@ -332,61 +339,6 @@ _printf_(3, 4) static void fetch_set(Fetch *f, const char *result, const char *f
 
 /* ---- fetching ---- */
 
-static void run_fetch_next(Provision *pv);
-
-#define CA_FILES_MAX 64U
-#define CA_FILE_MAX (256U * 1024U)
-
-/* The custom CAs are the PEM files in <state>/certs/ca; libcurl also wants them as one
- * file, written to <state>/provision/custom-cas.pem when a run starts. */
-static int ca_bundle_append(const char *dir, const char *name, char **bundle, size_t *size) {
-        _cleanup_(freep) char *path = strjoin(dir, "/", name, NULL), *pem = NULL;
-        size_t n;
-
-        if (!path)
-                return -ENOMEM;
-        int r = read_full_file(path, &pem, &n, CA_FILE_MAX);
-        if (r < 0)
-                return log_warning_errno(r, "Ignoring the custom CA file %s: %m", path);
-        char *b = realloc(*bundle, *size + n + 2);
-        if (!b)
-                return -ENOMEM;
-        memcpy(b + *size, pem, n);
-        *size += n;
-        b[(*size)++] = '\n';
-        b[*size] = '\0';
-        *bundle = b;
-        return 0;
-}
-
-static int ca_bundle_write(Provision *pv, bool *ret_any) {
-        _cleanup_(freep) char *bundle = NULL;
-        size_t size = 0, n = 0;
-        DIR *d = opendir(pv->ca_dir);
-        struct dirent *de;
-        int r = 0;
-
-        *ret_any = false;
-        if (!d)
-                return errno == ENOENT ? 0 : negative_errno();
-        while (r >= 0 && n < CA_FILES_MAX && (de = readdir(d)))
-                if (de->d_name[0] != '.' && (de->d_type == DT_REG || de->d_type == DT_UNKNOWN)) {
-                        r = ca_bundle_append(pv->ca_dir, de->d_name, &bundle, &size);
-                        n++;
-                        if (r == -ENOMEM)
-                                break;
-                        r = 0;
-                }
-        closedir(d);
-        if (r < 0 || size == 0)
-                return r;
-        r = write_file_atomic(pv->ca_file, bundle, size, 0600);
-        if (r < 0)
-                return r;
-        *ret_any = true;
-        return 0;
-}
-
 static void request_options(Provision *pv, Run *run, const Fetch *f, const CacheEntry *cached,
                             HttpRequestOptions *o) {
         bool custom = run->custom_cas;
@@ -416,10 +368,10 @@ static int fetch_start(Provision *pv, Run *run, Fetch *f) {
         _cleanup_(cache_entry_done) CacheEntry cached = {};
         HttpRequestOptions o;
 
-        if (run->s.ca_set == HTTP_CA_CUSTOM && startswith(f->url, "https:") && !run->custom_cas)
-                return run_fail(pv, -ENOKEY, false, "%s: no custom CA installed (static.security.ca_cert = 1)",
-                                f->display);
-        if (!run->force)
+        if (run->s.ca_set == HTTP_CA_CUSTOM && run->s.verify_peer && startswith(f->url, "https:") && !run->custom_cas)
+                return run_fail(pv, -ENOKEY, false, "%s: certificate not trusted (unknown CA): no custom CA installed "
+                                "and static.security.ca_cert = 1 trusts no other", f->display);
+        if (!run->force && f->kind != FETCH_SERVER_CERT) /* a private key is not kept */
                 (void) cache_load(pv->cache_dir, f->url, CFG_FILE_MAX, &cached);
         request_options(pv, run, f, cached.body ? &cached : NULL, &o);
         f->result = "fetching";
@@ -487,6 +439,9 @@ static int fetch_next_files(Provision *pv, Run *run, size_t i) {
                 return 0;
         case FETCH_LOCAL:
                 return 0; /* optional */
+        case FETCH_TRUSTED_CERTS:
+        case FETCH_SERVER_CERT:
+                return provision_certs_fetched(pv, run, f);
         case _FETCH_KIND_MAX:
                 break;
         }
@@ -573,7 +528,7 @@ static void on_fetched(HttpRequest *req, int error, HttpResponse *resp, const ch
         if (r < 0)
                 return;
         log_debug("%s: %s (%s)", f->display, f->result, strempty(f->detail));
-        if (resp->status >= 200 && resp->status < 300) {
+        if (resp->status >= 200 && resp->status < 300 && f->kind != FETCH_SERVER_CERT) {
                 r = cache_store(pv->cache_dir, f->url, resp->etag, resp->last_modified, f->body, f->size);
                 if (r < 0)
                         log_warning_errno(r, "Failed to keep a copy of %s, ignoring: %m", f->display);
@@ -604,7 +559,7 @@ static int run_add_local(Run *run, Provision *pv) {
         return r >= 0;
 }
 
-static void run_fetch_next(Provision *pv) {
+void run_fetch_next(Provision *pv) {
         Run *run = pv->run;
 
         if (run->current < run->n || run_add_local(run, pv) > 0) {
@@ -662,9 +617,7 @@ int provision_start_run(Provision *pv, const char *url, bool force, ProvisionTri
                 run_free(run);
                 return -ENOMEM;
         }
-        r = ca_bundle_write(pv, &run->custom_cas);
-        if (r < 0)
-                log_warning_errno(r, "Failed to read the custom CAs in %s, ignoring them: %m", pv->ca_dir);
+        run->custom_cas = access(pv->ca_file, R_OK) >= 0; /* the store keeps it: there when it holds some */
         free(pv->server);
         pv->server = TAKE_PTR(server);
         pv->run = run;
@@ -743,8 +696,8 @@ int provision_new(Provd *p, const char *state_dir, Provision **ret) {
         pv->dir = strjoin(state_dir, "/provision", NULL);
         pv->cache_dir = strjoin(state_dir, "/provision/cache", NULL);
         pv->ca_dir = strjoin(state_dir, "/certs/ca", NULL);
-        pv->ca_file = strjoin(state_dir, "/provision/custom-cas.pem", NULL);
-        pv->device_cert = strjoin(state_dir, "/certs/device.pem", NULL);
+        pv->ca_file = strjoin(state_dir, "/" CERTSTORE_CA_BUNDLE, NULL);
+        pv->device_cert = strjoin(state_dir, "/" CERTSTORE_DEVICE_TLS, NULL);
         if (!pv->dir || !pv->cache_dir || !pv->ca_dir || !pv->ca_file || !pv->device_cert)
                 return -ENOMEM;
         int r = mkdir_p(pv->cache_dir, 0700);
@@ -765,6 +718,7 @@ Provision *provision_free(Provision *pv) {
                 return NULL;
         run_free(pv->run);
         provision_schedule_done(pv);
+        provision_pnp_free(pv);
         provision_rollback_done(pv);
         provision_local_free(pv->local);
         http_client_free(pv->http);

@@ -114,7 +114,7 @@ const SchemaKey schema_keys[] = {
           .users = "sipd", .description = "Local port for SIP over TLS." },
         { .pattern = "sip.notify_reboot_enable", .type = SCHEMA_ENUM, .default_value = "1", .choices = "0|1|2",
           .users = "sipd,provd",
-          .description = "On NOTIFY Event: check-sync, provision again: 0 only with reboot=true, 1 always, 2 never." },
+          .description = "NOTIFY Event: check-sync from a registered account's registrar: 0 or 1 provision again at once (Yealink: 0 reboots only with reboot=true, 1 always; we never reboot, the new configuration applies live), 2 refuse it (403)." },
         { .pattern = "features.direct_ip_call_enable", .type = SCHEMA_BOOL, .default_value = "1", .users = "sipd",
           .description = "Accept and place calls to sip:user@address without a registrar." },
         { .pattern = "call_waiting.enable", .type = SCHEMA_BOOL, .default_value = "1", .users = "sipd",
@@ -122,8 +122,8 @@ const SchemaKey schema_keys[] = {
         { .pattern = "call_waiting.tone", .type = SCHEMA_BOOL, .default_value = "1", .users = "sipd",
           .description = "Play the call-waiting tone for a waiting call." },
         { .pattern = "features.busy_tone_delay", .type = SCHEMA_ENUM, .default_value = "3", .choices = "0|3|5",
-          .users = "sipd", .description = "Seconds of busy tone after the peer hangs up or is busy (of congestion "
-          "tone after a failed call); 0: none." },
+          .users = "sipd", .description = "Seconds of busy tone when a call we make is refused as busy (of congestion "
+          "tone when it fails otherwise); 0: none." },
 
         /* Voice and media */
         { .pattern = "voice.jib.adaptive", .type = SCHEMA_BOOL, .default_value = "1", .users = "mediad",
@@ -156,13 +156,16 @@ const SchemaKey schema_keys[] = {
         { .pattern = "static.security.dev_cert", .type = SCHEMA_ENUM, .default_value = "0", .choices = "0|1",
           .users = "sipd,provd", .description = "Client certificate for mutual TLS: 0 none, 1 the installed device certificate." },
         { .pattern = "static.trusted_certificates.url", .type = SCHEMA_URL, .default_value = "", .users = "provd",
-          .description = "PEM file of CAs to download and install as custom CAs." },
+          .description = "PEM file of one or more CAs, fetched by provisioning after the configuration files and "
+          "installed as custom CAs." },
         { .pattern = "static.trusted_certificates.delete", .type = SCHEMA_URL, .default_value = "",
-          .users = "provd", .description = "http://localhost/all removes every installed custom CA." },
+          .users = "provd", .description = "http://localhost/all: provisioning removes every custom CA (before "
+          "installing those of .url)." },
         { .pattern = "static.server_certificates.url", .type = SCHEMA_URL, .default_value = "", .users = "provd",
-          .description = "PEM file with the device certificate and its private key to install." },
+          .description = "PEM file with the device certificate, its chain and its unencrypted private key, fetched "
+          "by provisioning (never cached) and installed as the device certificate." },
         { .pattern = "static.server_certificates.delete", .type = SCHEMA_URL, .default_value = "",
-          .users = "provd", .description = "http://localhost/all removes the installed device certificate." },
+          .users = "provd", .description = "http://localhost/all: provisioning removes the device certificate." },
         { .pattern = "deskphone.security.ca_dir", .type = SCHEMA_PATH, .default_value = "", .users = "sipd",
           .description = "A directory of more custom CAs (PEM files, CRLs too) for SIP over TLS; empty: none." },
 
@@ -190,8 +193,12 @@ const SchemaKey schema_keys[] = {
         { .pattern = "static.auto_provision.weekly.end_time", .type = SCHEMA_STRING, .default_value = "00:00",
           .max = 5, .users = "provd", .check = check_time,
           .description = "End of the weekly window, HH:MM (equal to begin_time: the whole day)." },
-        { .pattern = "static.auto_provision.pnp_enable", .type = SCHEMA_BOOL, .default_value = "1",
-          .users = "provd", .description = "Ask for the server URL by SIP PnP (SUBSCRIBE ua-profile to 224.0.1.75)." },
+        { .pattern = "static.auto_provision.pnp_enable", .type = SCHEMA_BOOL, .default_value = "0",
+          .users = "provd",
+          .description = "At power-on, ask the LAN for the server URL by SIP PnP (SUBSCRIBE ua-profile to 224.0.1.75:5060, then wait 5 s for a NOTIFY with the URL); a URL found goes before DHCP's and server.url. Yealink's default is 1; ours is 0 because the same program is a desktop softphone, which should not multicast its MAC on every LAN it joins: a phone image turns it on in its built-in configuration." },
+        { .pattern = "deskphone.provision.pnp_interface", .type = SCHEMA_STRING, .default_value = "", .max = 15,
+          .users = "provd",
+          .description = "Network interface to send the PnP SUBSCRIBE on (its IPv4 address is the Contact); empty: the interface of the IPv4 default route." },
         { .pattern = "static.auto_provision.dhcp_option.enable", .type = SCHEMA_BOOL, .default_value = "1",
           .users = "provd", .description = "Take the server URL from DHCP (custom option, 66, 43)." },
         { .pattern = "static.auto_provision.dhcp_option.list_user_options", .type = SCHEMA_STRING,

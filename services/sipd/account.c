@@ -22,6 +22,7 @@
  */
 #include "log.h"
 #include "sipd.h"
+#include "tls-gnutls.h"
 #include "uri.h"
 #include "util.h"
 
@@ -334,6 +335,7 @@ static uint64_t ping_interval(const Account *a) {
 }
 
 static void on_failed(Account *a, const SipRegistrationResult *res);
+static void close_dead_connection(const Account *a);
 
 static void ping_send(Account *a) {
         _cleanup_(freep) char *aor = NULL, *registrar = NULL, *proxy = NULL;
@@ -375,6 +377,7 @@ static int on_ping_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 .local = true,
                 .keepalive = true,
         };
+        close_dead_connection(a); /* before on_failed(), which may fail over */
         on_failed(a, &res);
         return 0;
 }
@@ -418,6 +421,20 @@ static void next_hop(const Account *a, const char **ret_host, unsigned *ret_port
                 *ret_host = current_server(a)->address;
                 *ret_port = current_server(a)->port;
         }
+}
+
+/* The server did not answer a keep-alive: close its connection, or the retry
+ * would queue behind it until timer F (32 s). Over TCP sofia's connections are
+ * out of our reach (this nua does not give its nta agent): the retry waits. */
+static void close_dead_connection(const Account *a) {
+        const char *host;
+        unsigned port;
+
+        if (account_transport(a) != SIP_TRANSPORT_TLS)
+                return;
+        next_hop(a, &host, &port);
+        unsigned n = sip_tls_close_connections_to(host, port <= UINT16_MAX ? (uint16_t) port : 0);
+        log_info("Account %u: %u connection(s) to %s:%u closed", a->index, n, host, port);
 }
 
 /* "503 TLS: name mismatch" when a 503 came from a TLS connection that failed:

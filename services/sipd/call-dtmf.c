@@ -20,7 +20,12 @@
  *
  * INFO requests go one at a time, at the pace of RFC 4733 events (one per
  * INFO_INTERVAL_USEC, the next once the last one is answered), so that both
- * ways of a type 3 call stay together. At most DTMF_QUEUE_MAX digits wait.
+ * ways of a type 3 call stay together. At most DTMF_QUEUE_MAX digits wait
+ * (counting those of SendDtmf calls that wait for the stream's answer); an
+ * INFO the peer refuses or leaves unanswered drops the digits after it. A peer
+ * gets at most INFO_RX_MAX INFO digits a second reported (more: 503).
+ *
+ * Digits are secrets (PINs, card numbers typed to an IVR): never logged.
  */
 #include "dtmf-info.h"
 #include "log.h"
@@ -32,6 +37,8 @@
 #define DUPLICATE_USEC (1000 * 1000ULL)
 #define INFO_INTERVAL_USEC (160 * 1000ULL) /* a 100 ms event and its 60 ms gap, as mediad sends them */
 #define RECENT_MAX 16
+#define INFO_RX_MAX 32                  /* a second; a keypad makes at most ~12, a type 3 peer twice that */
+#define INFO_RX_WINDOW_USEC (1000 * 1000ULL)
 
 const char call_info_accept[] = "application/dtmf-relay, application/dtmf, application/telephone-event";
 
@@ -47,6 +54,7 @@ struct CallDtmf {
         bool inband_detect;             /* what the stream was told */
         char info_queue[DTMF_QUEUE_MAX];
         size_t info_head, info_n;
+        size_t info_reserved;           /* digits of SendDtmf calls waiting for the stream, INFO after it */
         bool info_in_flight;
         uint64_t info_next_usec;        /* the next INFO not before this (monotonic) */
         sd_event_source *info_timer;
@@ -57,6 +65,8 @@ struct CallDtmf {
                 uint64_t usec;
         } recent[RECENT_MAX];
         size_t n_recent;
+        uint64_t rx_window_usec;        /* INFO digits received: since when, and how many */
+        unsigned rx_in_window;
 };
 
 static CallDtmf *call_dtmf(Call *c) {
@@ -127,11 +137,11 @@ static void emit_digit(Call *c, char digit, uint32_t duration_ms, DtmfSource sou
         const char *p = text;
 
         if (d && is_duplicate(d, digit, source, now_usec())) {
-                log_debug("Call %u: DTMF %c came both as an event and as SIP INFO, reported once", c->id, digit);
+                log_debug("Call %u: a DTMF digit came both by the stream and by SIP INFO, reported once", c->id);
                 return;
         }
-        log_info("Call %u: DTMF %c received by %s (%u ms)", c->id, digit,
-                 source == DTMF_SOURCE_INFO ? "SIP INFO" : "the media stream", duration_ms);
+        log_debug("Call %u: a DTMF digit received by %s (%u ms)", c->id,
+                  source == DTMF_SOURCE_INFO ? "SIP INFO" : "the media stream", duration_ms);
         int r = bus_emit_signal(c->manager->bus, c->path, SIP1_CALL_IFACE, "DtmfReceived", DBUS_TYPE_STRING, &p,
                                 DBUS_TYPE_UINT32, &duration_ms, DBUS_TYPE_INVALID);
         if (r < 0)
@@ -153,6 +163,20 @@ static void on_stream_dtmf(Bus *bus, DBusMessage *m, void *userdata) {
         emit_digit(c, digit[0], ms, DTMF_SOURCE_MEDIA);
 }
 
+/* At most INFO_RX_MAX digits by INFO in a second: a peer cannot make us signal at its rate. */
+static bool info_rx_allowed(Call *c) {
+        CallDtmf *d = call_dtmf(c);
+        uint64_t now = now_usec();
+
+        if (!d)
+                return false;
+        if (now - d->rx_window_usec >= INFO_RX_WINDOW_USEC) {
+                d->rx_window_usec = now;
+                d->rx_in_window = 0;
+        }
+        return ++d->rx_in_window <= INFO_RX_MAX;
+}
+
 unsigned call_on_info(Call *c, const SipInfo *info) {
         char digit;
         uint32_t ms;
@@ -163,12 +187,16 @@ unsigned call_on_info(Call *c, const SipInfo *info) {
                 return 200; /* an empty INFO: a keep-alive of the dialog */
         int r = dtmf_info_parse(info->content_type, info->body, info->size, &digit, &ms);
         if (r == -EPROTONOSUPPORT) {
-                log_info("Call %u: refusing an INFO of type %s (415)", c->id, info->content_type ?: "(none)");
+                log_debug("Call %u: refusing an INFO that is not DTMF (415)", c->id);
                 return 415;
         }
         if (r < 0) {
-                log_info("Call %u: refusing a malformed %s INFO (400)", c->id, info->content_type);
+                log_debug("Call %u: refusing a malformed or oversized DTMF INFO (400)", c->id);
                 return 400;
+        }
+        if (!info_rx_allowed(c)) {
+                log_debug("Call %u: more than %d DTMF INFO a second, refusing (503)", c->id, INFO_RX_MAX);
+                return 503;
         }
         emit_digit(c, digit, ms, DTMF_SOURCE_INFO);
         return 200;
@@ -222,11 +250,12 @@ static void info_kick(Call *c) {
         if (r >= 0)
                 r = sip_call_send_info(c->sip, dtmf_info_content_type(t), body, len);
         if (r < 0) {
-                log_warning_errno(r, "Call %u: cannot send DTMF %c as SIP INFO: %m", c->id, digit);
+                log_warning_errno(r, "Call %u: cannot send a DTMF digit as SIP INFO, dropping %zu more: %m", c->id,
+                                  d->info_n);
                 d->info_n = 0;
                 return;
         }
-        log_debug("Call %u: DTMF %c sent as SIP INFO (%s)", c->id, digit, dtmf_info_content_type(t));
+        log_debug("Call %u: a DTMF digit sent as SIP INFO (%s)", c->id, dtmf_info_content_type(t));
         d->info_in_flight = true;
         d->info_next_usec = now_usec() + INFO_INTERVAL_USEC;
 }
@@ -237,9 +266,19 @@ void call_on_info_sent(Call *c, unsigned status, const char *phrase) {
         if (!d)
                 return;
         d->info_in_flight = false;
-        if (status < 200 || status >= 300)
-                log_notice("Call %u: the peer refused a DTMF INFO: %u %s", c->id, status, strempty(phrase));
+        if (status < 200 || status >= 300) {
+                /* refused (405, 415, 501...) or unanswered (408 after 32 s): the next ones would fare no better */
+                log_notice("Call %u: the peer refused a DTMF INFO (%u %s), dropping the %zu digits after it", c->id,
+                           status, strempty(phrase), d->info_n);
+                d->info_n = 0;
+                return;
+        }
         info_kick(c);
+}
+
+/* Room for n more digits, counting the reserved ones. */
+static bool info_room(const CallDtmf *d, size_t n) {
+        return n <= DTMF_QUEUE_MAX - d->info_n - d->info_reserved;
 }
 
 static int info_queue(Call *c, const char *digits) {
@@ -248,7 +287,7 @@ static int info_queue(Call *c, const char *digits) {
 
         if (!d)
                 return -ENOMEM;
-        if (n > DTMF_QUEUE_MAX - d->info_n)
+        if (!info_room(d, n))
                 return -EBUSY;
         for (size_t i = 0; i < n; i++)
                 d->info_queue[(d->info_head + d->info_n++) % DTMF_QUEUE_MAX] = digits[i];
@@ -262,6 +301,7 @@ typedef struct DtmfReply {
         Manager *manager;
         unsigned call_id;
         DBusMessage *request;           /* SendDtmf, answered when the stream has the digits */
+        bool info;                      /* then as SIP INFO too (type 3): room is reserved for them */
         char digits[DTMF_QUEUE_MAX + 1];
 } DtmfReply;
 
@@ -284,12 +324,14 @@ static void on_media_sent(Bus *bus, DBusMessage *reply, int error, void *userdat
         DtmfReply *r = userdata;
         Call *c = manager_find_call(r->manager, r->call_id);
 
+        if (c && c->dtmf && r->info)
+                c->dtmf->info_reserved -= MIN(strlen(r->digits), c->dtmf->info_reserved);
         if (error < 0)
                 reply_error(bus, r->request, reply, error);
         else if (!c || !call_is_live(c))
                 (void) bus_reply_error_errno(bus, r->request, -EBUSY, "The call ended");
-        else if (sends_info(dtmf_type(c)) && info_queue(c, r->digits) < 0)
-                (void) bus_reply_error_errno(bus, r->request, -EBUSY, "Call %u has too many digits queued", c->id);
+        else if (r->info && info_queue(c, r->digits) < 0) /* room was reserved: only on no memory */
+                (void) bus_reply_error_errno(bus, r->request, -ENOMEM, "Call %u cannot queue SIP INFO", c->id);
         else
                 (void) bus_reply(bus, r->request, DBUS_TYPE_INVALID);
         dtmf_reply_free(r);
@@ -300,8 +342,9 @@ static const char *media_method(Call *c, unsigned type) {
         return type != 0 && c->dtmf && c->dtmf->telephone_event ? "SendDtmf" : "SendDtmfInband";
 }
 
-static int send_media(Call *c, DBusMessage *m, const char *digits, unsigned type) {
+static int send_media(Call *c, CallDtmf *d, DBusMessage *m, const char *digits, unsigned type) {
         const char *method = media_method(c, type);
+        size_t n = strlen(digits);
         DBusMessage *msg = dbus_message_new_method_call(MEDIA1_NAME, c->stream, MEDIA1_STREAM_IFACE, method);
         DtmfReply *r = calloc(1, sizeof(DtmfReply));
 
@@ -311,15 +354,18 @@ static int send_media(Call *c, DBusMessage *m, const char *digits, unsigned type
                 free(r);
                 return -ENOMEM;
         }
-        *r = (DtmfReply) { .manager = c->manager, .call_id = c->id, .request = dbus_message_ref(m) };
-        strncpy(r->digits, digits, DTMF_QUEUE_MAX);
+        *r = (DtmfReply) { .manager = c->manager, .call_id = c->id, .request = dbus_message_ref(m),
+                           .info = sends_info(type) };
+        memcpy(r->digits, digits, MIN(n, (size_t) DTMF_QUEUE_MAX)); /* n was checked; NUL from the zeroing */
         int k = bus_call_async(c->manager->bus, msg, MEDIA_DTMF_TIMEOUT_MS, on_media_sent, r);
         dbus_message_unref(msg);
         if (k < 0) {
                 dtmf_reply_free(r);
                 return k;
         }
-        log_debug("Call %u: DTMF %s to the stream (%s)", c->id, digits, method);
+        if (r->info)
+                d->info_reserved += n;
+        log_debug("Call %u: %zu DTMF digits to the stream (%s)", c->id, n, method);
         return 0;
 }
 
@@ -333,23 +379,25 @@ static bool digits_valid(const char *digits) {
         return true;
 }
 
+/* The caller's digits are not echoed in the error: they may be a secret, and of any length. */
 int call_send_dtmf(Call *c, DBusMessage *m, const char *digits, BusError *error) {
         unsigned type = dtmf_type(c);
 
         if (!digits_valid(digits))
-                return bus_error_set(error, -EINVAL, "Invalid DTMF digits '%s' (0-9 * # A-D, 1 to %d of them)",
-                                     digits, DTMF_QUEUE_MAX);
-        if ((c->state != CALL_ACTIVE && c->state != CALL_HELD) || !c->sip || !c->stream || !c->local)
-                return bus_error_set(error, -EBUSY, "Call %u is %s: DTMF needs an established call", c->id,
-                                     call_state_to_string(c->state));
+                return bus_error_set(error, -EINVAL, "Invalid DTMF digits (0-9 * # A-D, 1 to %d of them)",
+                                     DTMF_QUEUE_MAX);
+        /* not on hold either way, as Yealink phones: a held peer hears nothing, nor would its IVR */
+        if (c->state != CALL_ACTIVE || !c->sip || !c->stream || !c->local)
+                return bus_error_set(error, -EBUSY, "Call %u is %s: DTMF needs an established call, not on hold",
+                                     c->id, call_state_to_string(c->state));
         CallDtmf *d = call_dtmf(c);
         if (!d)
                 return -ENOMEM;
-        if (sends_info(type) && strlen(digits) > DTMF_QUEUE_MAX - d->info_n)
+        if (sends_info(type) && !info_room(d, strlen(digits)))
                 return bus_error_set(error, -EBUSY, "Call %u has too many digits queued already (at most %d)",
                                      c->id, DTMF_QUEUE_MAX);
         if (sends_media(type))
-                return send_media(c, m, digits, type); /* replied from on_media_sent() */
+                return send_media(c, d, m, digits, type); /* replied from on_media_sent() */
         int r = info_queue(c, digits);
         if (r < 0)
                 return r;
@@ -370,8 +418,11 @@ static int watch_stream(Call *c, CallDtmf *d) {
                 return -ENOMEM;
         int r = bus_add_match_signal(c->manager->bus, MEDIA1_NAME, c->stream, MEDIA1_STREAM_IFACE, "DtmfReceived",
                                      on_stream_dtmf, c);
-        if (r < 0)
+        if (r < 0) {
+                free(d->match_stream); /* tried again at the next offer/answer */
+                d->match_stream = NULL;
                 return r;
+        }
         d->match = r;
         return 0;
 }

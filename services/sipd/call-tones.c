@@ -14,11 +14,12 @@
  *   else an incoming call rings        -> "ring" (the ringer)
  *   else                               -> the timed tone, or none
  *
- * The timed tone: "busy" when an outgoing call gets 486, 600 or 603, or when
- * the peer hangs up a call we were talking on; "congestion" when an outgoing
- * call fails otherwise (408, 480, 503, no answer from the network, ...). It
- * lasts features.busy_tone_delay seconds (0: never played) and goes as soon
- * as any call other than a held one starts.
+ * The timed tone: "busy" when an outgoing call gets 486, 600 or 603,
+ * "congestion" when it fails otherwise (408, 480, 503, no answer from the
+ * network, ...). It lasts features.busy_tone_delay seconds (0: never played)
+ * and goes as soon as any call other than a held one starts. A call that was
+ * answered ends in silence, whoever hangs up: whether the user still holds
+ * the handset is for the user interface to know, not for us.
  *
  * mediad may be absent or refuse: calls go on, and we say so once.
  */
@@ -154,8 +155,6 @@ static int on_timed_end(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* busy, congestion or none for how c ended; see the top of the file. */
 static CallTone timed_tone_for(const Call *c, unsigned status) {
-        if (status == 0)
-                return c->state == CALL_ACTIVE || c->state == CALL_HELD ? CALL_TONE_BUSY : CALL_TONE_NONE;
         if (c->direction != CALL_OUTGOING_DIRECTION ||
             (c->state != CALL_DIALING && c->state != CALL_RINGING && c->state != CALL_EARLY))
                 return CALL_TONE_NONE;

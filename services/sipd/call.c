@@ -870,7 +870,6 @@ void call_on_sip_event(Call *c, const SipCallEvent *e) {
                 call_end(c, "cancelled");
                 break;
         case SIP_CALL_BYE:
-                call_tones_on_end(c, 0);
                 call_end(c, "remote hangup");
                 break;
         case SIP_CALL_TERMINATED:

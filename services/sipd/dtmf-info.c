@@ -158,7 +158,8 @@ static int parse_telephone_event(const uint8_t *body, size_t size, char *ret_dig
                 return -EBADMSG;
         uint32_t units = (uint32_t) body[2] << 8 | body[3];
         *ret_digit = DTMF_INFO_DIGITS[body[0]];
-        *ret_duration = units ? units * 1000 / TE_CLOCK_RATE : DTMF_INFO_DURATION_DEFAULT;
+        /* rounded up: 1..7 units (under 1 ms) is 1 ms, not 0; 65535 units is 8192 ms */
+        *ret_duration = units ? (units * 1000 + TE_CLOCK_RATE - 1) / TE_CLOCK_RATE : DTMF_INFO_DURATION_DEFAULT;
         return 0;
 }
 

@@ -21,6 +21,8 @@
  * once (1..DTMF_INFO_DURATION_MAX ms; DTMF_INFO_DURATION_DEFAULT without it),
  * other names ignored, at most DTMF_INFO_LINES_MAX lines; no NUL or other
  * control characters. application/dtmf is one digit with optional blanks.
+ * telephone-event: events 0-15 only, its duration rounded up to whole ms
+ * (0 units: the default), so a duration is never 0.
  */
 
 #define DTMF_INFO_BODY_MAX 256

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "memory.h"
 #include "sipd.h"
 #include "util.h"
 
@@ -118,6 +119,8 @@ static int run(int argc, char *argv[]) {
                 r = sd_event_add_signal(event, NULL, SIGINT, on_signal, m);
         if (r >= 0)
                 r = sd_event_set_watchdog(event, true);
+        if (r >= 0)
+                r = memory_trim_install(event);
         if (r >= 0)
                 r = manager_start(m);
         if (r < 0)

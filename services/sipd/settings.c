@@ -193,6 +193,7 @@ int settings_from_dict(char * const *keys, char * const *values, Settings *ret) 
         s.call_waiting_tone = to_bool(GET(&d, "1", "call_waiting.tone"), true);
         s.busy_tone_delay = to_unsigned(GET(&d, "3", "features.busy_tone_delay"), 3, 0, 5);
         s.direct_ip_calls = to_bool(GET(&d, "1", "features.direct_ip_call_enable"), true);
+        s.notify_reboot = to_unsigned(GET(&d, "1", "sip.notify_reboot_enable"), 1, 0, 2);
         r = dup_to(&s.listen_address, GET(&d, "", "deskphone.sip.listen_address"));
         if (r >= 0)
                 r = security_from_dict(&d, &s.security);

@@ -164,8 +164,8 @@ void call_dtmf_free(Call *c);
 typedef struct CallTones CallTones;
 /* Decide the tone again from every call; tells mediad only when it changes. */
 void call_tones_update(Manager *m);
-/* c is about to end: status is the final SIP status of a failed outgoing call, or 0
- * when the peer hung up; may start the timed busy or congestion tone. */
+/* c is about to end with a final SIP status (>= 300): a failed outgoing call starts
+ * the timed busy or congestion tone. */
 void call_tones_on_end(Call *c, unsigned status);
 CallTones *call_tones_free(CallTones *t);
 
@@ -190,6 +190,7 @@ struct Manager {
         bool stopping;
         sd_event_source *stop_timer;
         CallTones *tones;               /* call-tones.c; NULL until the first call */
+        bool check_sync_pending;        /* notify.c: Provision1.Start asked, not answered */
 
         /* SIP over TLS (security.c) */
         Certificates *certs;            /* provd's custom CAs and device certificate */

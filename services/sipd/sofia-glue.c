@@ -20,6 +20,7 @@ struct SipHandle;
 #define NUA_MAGIC_T struct SipStack
 #define NUA_HMAGIC_T struct SipHandle
 
+#include <sofia-sip/msg_addr.h>
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/nua.h>
@@ -362,6 +363,7 @@ static nua_t *create_agent(SipStack *s, const char *url, const char *sips_url) {
                           NUTAG_ENABLEINVITE(1),
                           NUTAG_ALLOW("INFO"),      /* DTMF (call-dtmf.c) */
                           NUTAG_APPL_METHOD("INFO"), /* answered by us: 415/400 for bodies we refuse */
+                          NUTAG_APPL_METHOD("NOTIFY"), /* unsolicited ones: check-sync (notify.c) */
                           NTATAG_MAXSIZE(SIP_MESSAGE_MAX),
                           TAG_END());
 }
@@ -924,6 +926,35 @@ static void on_call_request(SipCall *c, nua_event_t event, int status, char cons
         call_deliver(c, &e);
 }
 
+/* A NOTIFY nobody subscribed to (NUTAG_APPL_METHOD): notify.c says what to answer; in a
+ * call's dialog there is no subscription (481). h: the handle it came on, NULL a new one. */
+static void on_notify(SipStack *s, nua_t *nua, nua_handle_t *nh, SipHandle *h, sip_t const *sip) {
+        msg_t *msg = nua_current_request(nua);
+        su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
+        sip_event_t const *o = sip ? sip->sip_event : NULL;
+        char const *reboot = o ? msg_params_find(o->o_params, "reboot=") : NULL;
+        char source[NI_MAXHOST] = "";
+        unsigned status = 403;
+
+        if (ai && ai->ai_addr &&
+            getnameinfo(ai->ai_addr, (socklen_t) ai->ai_addrlen, source, sizeof(source), NULL, 0, NI_NUMERICHOST) != 0)
+                source[0] = '\0';
+        SipNotify n = {
+                .event = o && o->o_type ? o->o_type : "",
+                .reboot = reboot && su_casematch(reboot, "true"),
+                .source = source,
+                .request_user = sip && sip->sip_request && sip->sip_request->rq_url->url_user
+                                        ? sip->sip_request->rq_url->url_user : "",
+        };
+        if (h && h->kind == HANDLE_CALL)
+                status = 481;
+        else if (s->manager && !s->shutting_down && source[0])
+                status = notify_on_request(s->manager, &n);
+        nua_respond(nh, (int) status, sip_status_phrase((int) status) ?: "Refused", NUTAG_WITH_THIS(nua), TAG_END());
+        if (!h)
+                nua_handle_destroy(nh);
+}
+
 /* ---- events ---- */
 
 static void on_shutdown(SipStack *s, int status, char const *phrase) {
@@ -1016,7 +1047,9 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase, nua_
                 /* INFO outside any call of ours: no dialog for it */
                 nua_respond(nh, 481, sip_status_phrase(481), NUTAG_WITH_THIS(nua), TAG_END());
                 nua_handle_destroy(nh);
-        } else if (!h && nh && is_unsolicited_request(event))
+        } else if (nh && event == nua_i_notify && status < 200)
+                on_notify(s, nua, nh, h, sip);
+        else if (!h && nh && is_unsolicited_request(event))
                 nua_handle_destroy(nh);
         else if (h && h->kind == HANDLE_CALL)
                 on_call_event((SipCall *) h, event, status, phrase, sip, tags);

@@ -155,6 +155,17 @@ unsigned call_on_info(Call *c, const SipInfo *info);
 extern const char call_info_accept[];   /* the INFO bodies taken: the Accept of a 415 */
 void call_on_info_sent(Call *c, unsigned status, const char *phrase);
 
+/* A NOTIFY outside any subscription (Yealink's check-sync from a registrar):
+ * answered with what notify_on_request() (notify.c) returns. */
+typedef struct SipNotify {
+        const char *event;           /* the Event package ("check-sync"), "" none */
+        bool reboot;                 /* ";reboot=true" */
+        const char *source;          /* the sender's address, numeric */
+        const char *request_user;    /* user part of the Request-URI, "" none */
+} SipNotify;
+
+unsigned notify_on_request(Manager *m, const SipNotify *n);
+
 /* Callbacks the glue makes (implemented in account.c, call.c, manager.c). */
 void account_on_registration(Account *a, const SipRegistrationResult *r);
 /* The answer to sip_registration_ping() (local: none came, the stack's own status). */

@@ -100,6 +100,21 @@ int main(void) {
         settings_done(&d);
         tap_end();
 
+        tap_begin("/settings/tones");
+        char *tone_keys[] = { "call_waiting.tone", "features.busy_tone_delay", NULL };
+        char *tone_values[] = { "0", "5", NULL }, *too_long[] = { "1", "60", NULL };
+        Settings tones;
+        check(settings_from_dict(none, none, &tones) == 0);
+        check(tones.call_waiting_tone && tones.busy_tone_delay == 3, "defaults: tone on, 3 s");
+        settings_done(&tones);
+        check(settings_from_dict(tone_keys, tone_values, &tones) == 0);
+        check(!tones.call_waiting_tone && tones.busy_tone_delay == 5);
+        settings_done(&tones);
+        check(settings_from_dict(tone_keys, too_long, &tones) == 0);
+        check(tones.busy_tone_delay == 3, "out of range: the default, %u", tones.busy_tone_delay);
+        settings_done(&tones);
+        tap_end();
+
         tap_begin("/settings/account/default-codecs");
         check(streq(s.account[5].codecs[0], "G722") && streq(s.account[5].codecs[1], "PCMU") &&
               streq(s.account[5].codecs[2], "PCMA") && !s.account[5].codecs[3]);

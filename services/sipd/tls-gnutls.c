@@ -5,211 +5,29 @@
  * sofia's TLS transport (tport_type_tls.c) calls a dozen functions of its
  * TLS layer (tport_tls.c, OpenSSL) through the dynamic symbol table. This file
  * defines the same functions; sipd exports them, so the dynamic linker binds
- * sofia's calls here. Everything about sofia's internals lives in this file
- * and is described in doc/sofia-tls-abi.md: the contract of each function and
- * the part of sofia's structure layouts we read and write, as found in Debian's
- * source package 1.12.11+20110422.1+1e14eea~dfsg-6. The layouts are checked at
- * run time against the library (version, sizes from its own tables, pointers
- * only it can give); if they differ, TLS is refused, loudly, rather than
- * handed to sofia's OpenSSL code or run on a guessed layout.
+ * sofia's calls here. The contract of each function is in doc/sofia-tls-abi.md.
+ * What we know of sofia's internals (its structure layouts, and the run-time
+ * checks that the library is the one they were read from) is in
+ * tls-sofia-abi.c; the failures kept for the account's LastError in
+ * tls-errors.c. Here: the configuration, the sessions, the functions sofia
+ * calls and the handshake.
  */
 #include <ctype.h>
-#include <dlfcn.h>
-#include <elf.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <link.h>
-#include <stddef.h>
 #include <strings.h>
 
-#include <sofia-sip/su_config.h>
-#include <sofia-sip/sofia_features.h>
-#include <sofia-sip/su.h>
-#include <sofia-sip/su_strlst.h>
-#include <sofia-sip/su_wait.h>
-#include <sofia-sip/tport.h>
-
 #include "log.h"
+#include "tls-errors.h"
 #include "tls-gnutls.h"
+#include "tls-sofia-abi.h"
 #include "util.h"
-
-#define SOFIA_ABI_NAME_VERSION "sofia-sip-1.12.11devel"
-#ifndef SOFIA_TLS_DEB_VERSION /* set by meson from dpkg-query, checked at configure time */
-#define SOFIA_TLS_DEB_VERSION "1.12.11+20110422.1+1e14eea~dfsg-6"
-#endif
 
 #define TLS_READ_BUFFER_SIZE 16384      /* one TLS record */
 #define TLS_HANDSHAKE_TIMEOUT_MS 10000  /* a peer that never finishes the handshake */
 #define TLS_MAX_SESSIONS 256            /* connections at once, both directions */
 #define TLS_RETRIES 16                  /* non-fatal GnuTLS results (warning alerts) in a row */
-#define TLS_N_ERRORS 16                 /* host:port entries remembered for sip_tls_last_error() */
 #define TLS_PRIORITY "-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" /* appended to the system's default */
-
-/* ---- sofia-sip's internals (tport_internal.h, tport_tls.h), our own mirror ---- */
-
-typedef struct SofiaTportParams {
-        unsigned tpp_mtu, tpp_idle, tpp_timeout, tpp_keepalive, tpp_pingpong;
-        unsigned tpp_sigcomp_lifetime, tpp_thrpsize, tpp_thrprqsize, tpp_qsize, tpp_drop;
-        int tpp_tos;
-        unsigned tpp_conn_orient : 1, tpp_sdwn_error : 1, tpp_stun_server : 1, tpp_pong2ping : 1;
-        unsigned : 0;
-} SofiaTportParams;
-
-typedef struct SofiaTportMaster SofiaTportMaster;
-
-/* struct tport_s */
-typedef struct SofiaTport {
-        su_home_t tp_home[1];
-        unsigned tp_accepted : 1;
-        unsigned tp_conn_orient : 1;
-        unsigned tp_has_connection : 1;
-        unsigned tp_reusable : 1;
-        unsigned tp_closed : 1;
-        unsigned tp_recv_close : 2;
-        unsigned tp_send_close : 2;
-        unsigned tp_has_keepalive : 1;
-        unsigned tp_has_stun_server : 1;
-        unsigned tp_trunc : 1;
-        unsigned tp_is_connected : 1;   /* written: handshake done */
-        unsigned tp_verified : 1;       /* written: certificate verified */
-        unsigned tp_error_reported : 1;
-        unsigned tp_black : 1;
-        unsigned : 0;
-        void *tp_left, *tp_right, *tp_dad;
-        SofiaTportMaster *tp_master;    /* read: for mr_root */
-        void *tp_pri;
-        void *tp_params;
-        void *tp_magic;
-        su_timer_t *tp_timer;
-        su_time_t tp_ktime, tp_ptime;
-        tp_name_t tp_name[1];
-        su_strlst_t *tp_subjects;
-        su_socket_t tp_socket;          /* read */
-        int tp_index;                   /* read: root registration */
-        int tp_events;                  /* written during the handshake */
-        su_addrinfo_t tp_addrinfo[1];
-        su_sockaddr_t tp_addr[1];
-        void *tp_msg;
-        const void *tp_rlogged;
-        su_time_t tp_rtime;
-        unsigned short tp_ping;
-        unsigned short tp_reported;
-        unsigned tp_plen, tp_pused;
-        void *tp_pending, *tp_released;
-        void **tp_queue;
-        unsigned short tp_qhead;
-        void *tp_unsent;
-        size_t tp_unsentlen;
-        void *tp_iov;
-        size_t tp_iovlen;
-        const void *tp_slogged;
-        su_time_t tp_stime;
-        void *tp_comp;
-        struct {
-                uint64_t sent_msgs, sent_errors, sent_bytes, sent_on_line;
-                uint64_t recv_msgs, recv_errors, recv_bytes, recv_on_line;
-        } tp_stats;
-} SofiaTport;
-
-/* struct tport_primary */
-typedef struct SofiaTportPrimary {
-        SofiaTport pri_primary[1];
-        const void *pri_vtable;
-        int pri_public;
-        void *pri_next, *pri_open, *pri_closed;
-        unsigned pri_updating : 1, pri_natted : 1, pri_has_tls : 1;
-        unsigned : 0;
-        void *pri_stun_handle;
-        SofiaTportParams pri_params[1];
-} SofiaTportPrimary;
-
-/* struct tport_master, up to the root */
-struct SofiaTportMaster {
-        SofiaTport mr_master[1];
-        int mr_stun_step_ready;
-        void *mr_stack;
-        const void *mr_tpac;
-        int mr_log;
-        su_root_t *mr_root;             /* read */
-};
-
-/* tport_tls_t and tport_tls_primary_t: only their sizes are used, as a check */
-typedef struct SofiaTportTls {
-        SofiaTport tlstp_tp[1];
-        void *tlstp_context;
-        char *tlstp_buffer;
-} SofiaTportTls;
-
-typedef struct SofiaTportTlsPrimary {
-        SofiaTportPrimary tlspri_pri[1];
-        void *tlspri_master;
-} SofiaTportTlsPrimary;
-
-/* The head of struct tport_vtable (tport_tls_vtable is exported data). */
-typedef struct SofiaVtableHead {
-        const char *vtp_name;
-        int vtp_public;
-        size_t vtp_pri_size;
-        void *vtp_init_primary, *vtp_deinit_primary, *vtp_wakeup_pri, *vtp_connect;
-        size_t vtp_secondary_size;
-} SofiaVtableHead;
-
-/* The same numbers as sofia's own headers compiled on x86-64 (doc/sofia-tls-abi.md);
- * on every architecture the run-time check compares with the library itself. */
-#if defined(__x86_64__)
-_Static_assert(sizeof(SofiaTport) == 488, "struct tport_s mirror");
-_Static_assert(sizeof(SofiaTportPrimary) == 592, "struct tport_primary mirror");
-_Static_assert(sizeof(SofiaTportTls) == 504, "tport_tls_t mirror");
-_Static_assert(sizeof(SofiaTportTlsPrimary) == 600, "tport_tls_primary_t mirror");
-_Static_assert(offsetof(SofiaTport, tp_name) == 128, "tport_s.tp_name");
-_Static_assert(offsetof(SofiaTport, tp_socket) == 184, "tport_s.tp_socket");
-_Static_assert(offsetof(SofiaTport, tp_index) == 188, "tport_s.tp_index");
-_Static_assert(offsetof(SofiaTport, tp_events) == 192, "tport_s.tp_events");
-_Static_assert(offsetof(struct SofiaTportMaster, mr_root) == 520, "tport_master.mr_root");
-#endif
-
-/* tls_issues_t (tport_tls.h): what sofia passes to tls_init_master(). */
-typedef struct tls_issues_s {
-        unsigned policy;
-        unsigned verify_depth;
-        unsigned verify_date;
-        int configured;
-        char *cert;
-        char *key;
-        char *passphrase;
-        char *randFile;
-        char *CAfile;
-        char *CApath;
-        char *cipher;
-        int version;
-} tls_issues_t;
-
-/* Exported by libsofia-sip-ua, declared only in its internal headers. */
-void tport_error_report(tport_t *self, int errcode, su_sockaddr_t const *addr);
-void tport_hup_event(tport_t *self);
-void tport_close(tport_t *self);
-int tport_set_secondary_timer(tport_t *self);
-int tport_has_queued(tport_t const *self);
-void tport_send_event(tport_t *self);
-int tport_wakeup(su_root_magic_t *magic, su_wait_t *w, tport_t *self);
-
-/* ---- the functions sofia calls (tport_tls.h), defined here ---- */
-
-typedef struct tls_s tls_t;
-
-extern const char tls_version[];
-tls_t *tls_init_master(tls_issues_t *ti);
-tls_t *tls_init_secondary(tls_t *master, int sock, int accept);
-void tls_free(tls_t *tls);
-int tls_get_socket(tls_t *tls);
-ssize_t tls_read(tls_t *tls);
-void *tls_read_buffer(tls_t *tls, size_t n);
-int tls_want_read(tls_t *tls, int events);
-int tls_pending(tls_t const *tls);
-int tls_connect(su_root_magic_t *magic, su_wait_t *w, tport_t *self);
-ssize_t tls_write(tls_t *tls, void *buf, size_t size);
-int tls_want_write(tls_t *tls, int events);
-int tls_events(tls_t const *tls, int mask);
 
 /* sofia_sip_has_tls points here: says who does TLS. */
 const char tls_version[] = "GnuTLS (deskphone sipd)";
@@ -245,133 +63,10 @@ struct tls_s {
         tls_t *prev, *next;     /* sessions, by fd */
 };
 
-typedef struct TlsError {
-        char host[256];
-        uint16_t port;
-        char reason[128];
-        uint64_t when;
-} TlsError;
-
-typedef enum AbiState {
-        ABI_UNCHECKED,
-        ABI_OK,
-        ABI_BAD,
-} AbiState;
-
-static AbiState abi_state = ABI_UNCHECKED;
 static TlsContext *current;             /* what new connections use */
 static tls_t *sessions;
 static unsigned n_sessions;
-static TlsError errors[TLS_N_ERRORS];
 static SipTlsStats stats;
-static SipTlsErrorHandler error_handler;
-static void *error_userdata;
-
-/* ---- the ABI check ---- */
-
-static int abi_fail(const char *what) {
-        log_error("sofia-sip's internals differ from those sipd was built for (%s): SIP over TLS disabled. "
-                  "sipd's TLS supports libsofia-sip-ua0 " SOFIA_TLS_DEB_VERSION " only; see doc/sofia-tls-abi.md.",
-                  what);
-        abi_state = ABI_BAD;
-        return -EPROTONOSUPPORT;
-}
-
-#ifdef SOFIA_TLS_BUILD_ID
-typedef struct BuildIdSearch {
-        char hex[2 * 64 + 1];
-        bool found;
-} BuildIdSearch;
-
-static void note_build_id(const ElfW(Nhdr) *n, BuildIdSearch *s) {
-        const uint8_t *desc = (const uint8_t *) (n + 1) + ((n->n_namesz + 3) & ~3u);
-
-        for (unsigned i = 0; i < n->n_descsz && i < 64; i++)
-                snprintf(s->hex + 2 * i, 3, "%02x", desc[i]);
-        s->found = true;
-}
-
-static int find_build_id(struct dl_phdr_info *info, size_t size, void *userdata) {
-        BuildIdSearch *s = userdata;
-
-        if (!info->dlpi_name || !strstr(info->dlpi_name, "libsofia-sip-ua.so"))
-                return 0;
-        for (unsigned i = 0; i < info->dlpi_phnum; i++) {
-                const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-                const uint8_t *p, *end;
-
-                if (ph->p_type != PT_NOTE)
-                        continue;
-                p = (const uint8_t *) (info->dlpi_addr + ph->p_vaddr);
-                end = p + ph->p_memsz;
-                while (p + sizeof(ElfW(Nhdr)) <= end) {
-                        const ElfW(Nhdr) *n = (const ElfW(Nhdr) *) p;
-
-                        if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 &&
-                            memcmp(n + 1, "GNU", 4) == 0)
-                                note_build_id(n, s);
-                        p += sizeof *n + ((n->n_namesz + 3) & ~3u) + ((n->n_descsz + 3) & ~3u);
-                }
-        }
-        return 1;
-}
-
-static int check_build_id(void) {
-        BuildIdSearch s = {};
-
-        dl_iterate_phdr(find_build_id, &s);
-        if (!s.found || !streq(s.hex, SOFIA_TLS_BUILD_ID)) {
-                log_error("libsofia-sip-ua build ID is %s, sipd was built against %s",
-                          s.found ? s.hex : "(not found)", SOFIA_TLS_BUILD_ID);
-                return -1;
-        }
-        return 0;
-}
-#else
-static int check_build_id(void) {
-        return 0;
-}
-#endif
-
-int sip_tls_check_abi(void) {
-        const SofiaVtableHead *vt;
-
-        if (abi_state != ABI_UNCHECKED)
-                return abi_state == ABI_OK ? 0 : -EPROTONOSUPPORT;
-        if (!streq_ptr(sofia_sip_name_version, SOFIA_ABI_NAME_VERSION))
-                return abi_fail(strempty(sofia_sip_name_version));
-        /* Through dlsym: a direct reference to library data from the executable
-         * would make a copy relocation of our (shorter) type. */
-        vt = dlsym(RTLD_DEFAULT, "tport_tls_vtable");
-        if (!vt || !streq_ptr(vt->vtp_name, "tls"))
-                return abi_fail("tport_tls_vtable");
-        if (vt->vtp_secondary_size != sizeof(SofiaTportTls) || vt->vtp_pri_size != sizeof(SofiaTportTlsPrimary))
-                return abi_fail("size of the TLS transport structures");
-        if (check_build_id() < 0)
-                return abi_fail("library build ID");
-        /* Our definitions must be what sofia calls. */
-        if (dlsym(RTLD_DEFAULT, "tls_init_master") != (void *) tls_init_master ||
-            dlsym(RTLD_DEFAULT, "tls_connect") != (void *) tls_connect)
-                return abi_fail("tls_* functions not exported by the executable");
-        /* sofia's own pointer to its TLS layer's name: bound to ours by the dynamic linker */
-        if (sofia_sip_has_tls != tls_version)
-                return abi_fail("sofia_sip_has_tls is not ours");
-        abi_state = ABI_OK;
-        log_info("SIP over TLS through GnuTLS %s: %s internals checked, its TLS layer is ours (%s)",
-                 gnutls_check_version(NULL), sofia_sip_name_version, sofia_sip_has_tls);
-        return 0;
-}
-
-/* Pointers only sofia can give us must agree with our reading of the layout. */
-static bool layout_ok(su_root_magic_t *magic, su_wait_t *w, tport_t *tp) {
-        SofiaTport *t = (SofiaTport *) tp;
-        SofiaTportMaster *mr;
-
-        if (tport_name(tp) != t->tp_name || w->fd != t->tp_socket || !tport_is_secondary(tp))
-                return false;
-        mr = t->tp_master;
-        return mr && mr->mr_master->tp_master == mr && mr->mr_root && su_root_magic(mr->mr_root) == magic;
-}
 
 /* ---- configuration ---- */
 
@@ -497,64 +192,6 @@ static TlsContext *context_get(void) {
         return current;
 }
 
-/* ---- errors, for the account's LastError ---- */
-
-static TlsError *error_find(const char *host, uint16_t port) {
-        TlsError *best = NULL;
-
-        for (size_t i = 0; i < ELEMENTSOF(errors); i++) {
-                TlsError *e = &errors[i];
-
-                if (e->when == 0 || strcasecmp(e->host, host) != 0 || (port != 0 && e->port != port))
-                        continue;
-                if (!best || e->when > best->when)
-                        best = e;
-        }
-        return best;
-}
-
-static void error_record(const tls_t *tls) {
-        TlsError *e = error_find(tls->host, tls->port);
-
-        if (!e || e->port != tls->port) {
-                e = &errors[0];
-                for (size_t i = 1; i < ELEMENTSOF(errors); i++)
-                        if (errors[i].when < e->when)
-                                e = &errors[i];
-        }
-        snprintf(e->host, sizeof e->host, "%s", tls->host);
-        snprintf(e->reason, sizeof e->reason, "%s", tls->reason);
-        e->port = tls->port;
-        e->when = now_usec();
-}
-
-static void error_clear(const char *host, uint16_t port) {
-        for (size_t i = 0; i < ELEMENTSOF(errors); i++)
-                if (errors[i].when != 0 && errors[i].port == port && strcasecmp(errors[i].host, host) == 0)
-                        errors[i] = (TlsError) {};
-}
-
-int sip_tls_last_error(const char *host, uint16_t port, uint64_t since_usec, char **ret_reason) {
-        TlsError *e;
-        char *s;
-
-        if (!host || !ret_reason)
-                return -EINVAL;
-        e = error_find(host, port);
-        if (!e || e->when < since_usec)
-                return -ENOENT;
-        s = strdup(e->reason);
-        if (!s)
-                return -ENOMEM;
-        *ret_reason = s;
-        return 0;
-}
-
-void sip_tls_set_error_handler(SipTlsErrorHandler handler, void *userdata) {
-        error_handler = handler;
-        error_userdata = userdata;
-}
-
 void sip_tls_get_stats(SipTlsStats *ret) {
         *ret = stats;
 }
@@ -670,8 +307,8 @@ fail:
 tls_t *tls_init_secondary(tls_t *master, int sock, int accept) {
         tls_t *tls;
 
-        if (abi_state != ABI_OK || !master || sock < 0) {
-                errno = abi_state != ABI_OK ? EPROTONOSUPPORT : EINVAL;
+        if (!sofia_abi_ok() || !master || sock < 0) {
+                errno = !sofia_abi_ok() ? EPROTONOSUPPORT : EINVAL;
                 return NULL;
         }
         if (n_sessions >= TLS_MAX_SESSIONS) {
@@ -710,23 +347,35 @@ int tls_get_socket(tls_t *tls) {
         return tls ? tls->fd : -1;
 }
 
-unsigned sip_tls_close_client_connections(void) {
+/* Closes the connections we opened (host NULL: all, else to host:port; port 0: any). */
+static unsigned close_client_connections(const char *host, uint16_t port) {
         tport_t *tports[TLS_MAX_SESSIONS];
         unsigned n = 0;
 
         /* first collect: closing frees the session (tls_free() unlinks it) */
-        for (tls_t *t = sessions; t && n < ELEMENTSOF(tports); t = t->next)
-                if (!t->accepted && t->tport && !tport_is_closed(t->tport))
-                        tports[n++] = t->tport;
+        for (tls_t *t = sessions; t && n < ELEMENTSOF(tports); t = t->next) {
+                if (t->accepted || !t->tport || tport_is_closed(t->tport))
+                        continue;
+                if (host && (strcasecmp(t->host, host) != 0 || (port != 0 && t->port != port)))
+                        continue;
+                tports[n++] = t->tport;
+        }
         for (unsigned i = 0; i < n; i++)
                 (void) tport_shutdown(tports[i], 2);
         return n;
 }
 
+unsigned sip_tls_close_client_connections(void) {
+        return close_client_connections(NULL, 0);
+}
+
+unsigned sip_tls_close_connections_to(const char *host, uint16_t port) {
+        return host ? close_client_connections(host, port) : 0;
+}
+
 /* ---- reading and writing, once connected ---- */
 
 static void handshake_reason(tls_t *tls, int r);
-static void error_report(tls_t *tls);
 
 /* A connection that dies after the handshake: with TLS 1.3 a server refuses a
  * client certificate (or its absence) only then. Kept for LastError as well. */
@@ -734,7 +383,7 @@ static void connection_error(tls_t *tls, int r) {
         handshake_reason(tls, r);
         log_warning("TLS connection %s %s:%u: %s", tls->accepted ? "from" : "to", tls->host, tls->port,
                     tls->reason);
-        error_report(tls);
+        tls_error_report(tls->host, tls->port, tls->reason, tls->accepted);
 }
 
 static int direction_events(tls_t *tls) {
@@ -904,21 +553,13 @@ static void handshake_reason(tls_t *tls, int r) {
         snprintf(tls->reason, sizeof tls->reason, "%s", s);
 }
 
-static void error_report(tls_t *tls) {
-        /* The table is for accounts: what a peer does to our listening side stays in the log. */
-        if (!tls->accepted)
-                error_record(tls);
-        if (error_handler)
-                error_handler(tls->host, tls->port, tls->reason, tls->accepted, error_userdata);
-}
-
 /* Tell sofia. It fails what waits on this connection at once (nta answers 503)
  * and closes it, which frees tls: nothing may touch tls after this. */
 static void handshake_fail(tls_t *tls, tport_t *tp, int error) {
         stats.failures++;
         log_warning("TLS %s %s:%u failed: %s", tls->accepted ? "connection from" : "connection to", tls->host,
                     tls->port, tls->reason);
-        error_report(tls);
+        tls_error_report(tls->host, tls->port, tls->reason, tls->accepted);
         tport_error_report(tp, error, NULL);
         tport_close(tp);
         tport_set_secondary_timer(tp);
@@ -937,13 +578,6 @@ static void on_handshake_timeout(su_root_magic_t *magic, su_timer_t *t, su_timer
         snprintf(tls->reason, sizeof tls->reason, "TLS handshake timed out");
         handshake_fail(tls, tp, ETIMEDOUT);
         su_timer_destroy(t);
-}
-
-static void set_events(tport_t *tp, int events) {
-        SofiaTport *t = (SofiaTport *) tp;
-
-        t->tp_events = events;
-        su_root_eventmask(t->tp_master->mr_root, t->tp_index, t->tp_socket, events);
 }
 
 static int handshake_start(tls_t *tls, tport_t *tp) {
@@ -966,7 +600,7 @@ static int handshake_start(tls_t *tls, tport_t *tp) {
             gnutls_server_name_set(tls->session, GNUTLS_NAME_DNS, tls->host, strlen(tls->host)) < 0)
                 return -ENOMEM;
 
-        root = ((SofiaTport *) tp)->tp_master->mr_root;
+        root = sofia_tport_root(tp);
         tls->timer = su_timer_create(su_root_task(root), TLS_HANDSHAKE_TIMEOUT_MS);
         if (!tls->timer || su_timer_set(tls->timer, on_handshake_timeout, tls) < 0)
                 return -ENOMEM;
@@ -974,7 +608,6 @@ static int handshake_start(tls_t *tls, tport_t *tp) {
 }
 
 static void handshake_done(su_root_magic_t *magic, tls_t *tls, tport_t *tp) {
-        SofiaTport *t = (SofiaTport *) tp;
         char *desc;
 
         tls->handshake_done = true;
@@ -993,17 +626,16 @@ static void handshake_done(su_root_magic_t *magic, tls_t *tls, tport_t *tp) {
 
                 snprintf(stats.last_server_name, sizeof stats.last_server_name, "%s",
                          tls_parse_ip(tls->host, ip, &ip_len) ? "" : tls->host);
-                error_clear(tls->host, tls->port);
+                tls_error_clear(tls->host, tls->port);
         }
         log_info("TLS %s %s:%u: %s in %" PRIu64 " µs", tls->accepted ? "from" : "to", tls->host, tls->port,
                  stats.last_session, stats.last_handshake_usec);
 
         tls->read_events = SU_WAIT_IN;
         tls->write_events = 0;
-        t->tp_is_connected = 1;
-        t->tp_verified = !tls->accepted && tls->verify_ran && tls->verify_result == TLS_VERIFY_OK &&
-                tls_verifier_policy(tls->ctx->verifier)->trust_certificates;
-        set_events(tp, SU_WAIT_IN | SU_WAIT_ERR | SU_WAIT_HUP);
+        sofia_tport_set_connected(tp, !tls->accepted && tls->verify_ran && tls->verify_result == TLS_VERIFY_OK &&
+                                              tls_verifier_policy(tls->ctx->verifier)->trust_certificates);
+        sofia_tport_set_events(tp, SU_WAIT_IN | SU_WAIT_ERR | SU_WAIT_HUP);
 
         if (tport_has_queued(tp))
                 tport_send_event(tp);
@@ -1029,7 +661,7 @@ static void handshake_step(su_root_magic_t *magic, tls_t *tls, tport_t *tp, bool
                                 r = GNUTLS_E_PREMATURE_TERMINATION;
                                 break;
                         }
-                        set_events(tp, SU_WAIT_IN | SU_WAIT_ERR | SU_WAIT_HUP |
+                        sofia_tport_set_events(tp, SU_WAIT_IN | SU_WAIT_ERR | SU_WAIT_HUP |
                                            (gnutls_record_get_direction(tls->session) ? SU_WAIT_OUT : 0));
                         return;
                 }
@@ -1052,16 +684,15 @@ static void handshake_step(su_root_magic_t *magic, tls_t *tls, tport_t *tp, bool
 
 /* sofia registers this as the socket's callback for a new TLS connection. */
 int tls_connect(su_root_magic_t *magic, su_wait_t *w, tport_t *tp) {
-        SofiaTport *t = (SofiaTport *) tp;
         tls_t *tls;
         int events, error;
 
-        if (abi_state != ABI_OK) {
+        if (!sofia_abi_ok()) {
                 tport_close(tp);
                 return 0;
         }
         /* Only we set it, after checking the layout: from now on, the ordinary transport. */
-        if (t->tp_is_connected)
+        if (sofia_tport_connected(tp))
                 return tport_wakeup(magic, w, tp);
 
         tls = session_find(w->fd);
@@ -1071,22 +702,22 @@ int tls_connect(su_root_magic_t *magic, su_wait_t *w, tport_t *tp) {
                 return 0;
         }
         if (!tls->layout_checked) {
-                if (!layout_ok(magic, w, tp)) {
-                        abi_fail("tport layout");
+                if (!sofia_tport_layout_ok(magic, w, tp)) {
+                        sofia_abi_fail("tport layout");
                         tport_close(tp);
                         return 0;
                 }
                 tls->layout_checked = true;
         }
-        if (t->tp_closed)
+        if (sofia_tport_closed(tp))
                 return 0;
         if (!tls->handshake_started && handshake_start(tls, tp) < 0) {
                 snprintf(tls->reason, sizeof tls->reason, "out of memory");
                 handshake_fail(tls, tp, ENOMEM);
                 return 0;
         }
-        events = su_wait_events(w, t->tp_socket);
-        error = su_soerror(t->tp_socket);
+        events = su_wait_events(w, sofia_tport_socket(tp));
+        error = su_soerror(sofia_tport_socket(tp));
         if (error != 0) {
                 /* "Connection refused" -> "connection refused" */
                 snprintf(tls->reason, sizeof tls->reason, "%s", strerror(error));

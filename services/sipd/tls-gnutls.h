@@ -13,7 +13,8 @@
  * (tls_init_master, tls_connect, tls_read, ...). The sipd executable exports
  * them (see doc/sofia-tls-abi.md), so the dynamic linker binds sofia's TLS
  * transport to them instead of sofia's own OpenSSL code. This header is what
- * the rest of sipd uses; sofia's internals stay inside tls-gnutls.c.
+ * the rest of sipd uses; sofia's internals stay inside tls-gnutls.c and
+ * tls-sofia-abi.{c,h}.
  *
  * Single-threaded: sofia must run in the thread that calls these functions
  * (su_root_threading(root, 0) before nua_create(), as sipd does).
@@ -51,6 +52,11 @@ int sip_tls_check_abi(void);
  * the next request opens a new one, verified with the configuration current
  * then. What waited on a closed connection fails (503). Returns how many. */
 unsigned sip_tls_close_client_connections(void);
+/* The same for the connections we opened to host:port only (port 0: any
+ * port), compared as sip_tls_last_error() does: a server found dead (its
+ * keep-alive unanswered), so that the next request does not queue behind
+ * the dead connection until its transaction times out. Returns how many. */
+unsigned sip_tls_close_connections_to(const char *host, uint16_t port);
 
 /* Why the last TLS connection to host:port failed, if it failed at or after
  * since_usec (CLOCK_MONOTONIC, µs) and no connection to host:port succeeded

@@ -6,7 +6,7 @@
 #   - each service user owns its own names and no other's;
 #   - everyone reads Config1 and uses Sip1 and Ui1;
 #   - Config1.Set/Reset/Import, Certificates1's writes and Provision1 only for root, the group
-#     "deskphone" and the UI's user;
+#     "deskphone" and the UI's user (and Provision1.Start for sipd's user: check-sync);
 #   - Media1 only for sipd's user and root.
 # The deskphone users do not exist on a build machine, so the policy is loaded
 # with their names mapped to users every Debian system has (base-passwd).
@@ -233,8 +233,13 @@ for who in other deskphone-sipd deskphone-mediad; do
         for m in InstallCa RemoveCa InstallDevice; do
                 expect $who deny org.deskphone.Config1 org.deskphone.Certificates1.$m
         done
-        expect $who deny org.deskphone.Provision1 org.deskphone.Provision1.Start
+        [ $who = deskphone-sipd ] || expect $who deny org.deskphone.Provision1 org.deskphone.Provision1.Start
 done
+# sipd relays a registrar's NOTIFY check-sync: Start only (provd takes no other Start from it
+# than {"reason": "check-sync"})
+expect deskphone-sipd allow org.deskphone.Provision1 org.deskphone.Provision1.Start
+expect deskphone-sipd deny org.deskphone.Provision1 org.deskphone.Provision1.Cancel
+expect deskphone-sipd deny org.deskphone.Provision1 org.deskphone.Provision1.Rollback
 for who in admin deskphone-uid root; do
         for m in Set Reset Import; do
                 expect $who allow org.deskphone.Config1 org.deskphone.Config1.$m

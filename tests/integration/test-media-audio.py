@@ -136,7 +136,8 @@ def audio_case(codec):
             expect(s["PacketsReceived"] > 100 and s["PacketsLost"] == 0,
                    f"{p.name}: {s['PacketsReceived']} received, {s['PacketsLost']} lost")
         hangup(a, b, call_a)
-        time.sleep(0.3)  # mediad closes the audio device after the stream stops
+        for p in (a, b):  # the playback file is complete once mediad closed the audio device
+            p.wait("media", "AudioActive", "false")
         for name, path in (("alice <- bob", out_a), ("bob <- alice", out_b)):
             level, share = analyse(path)
             t.tap._diag(f"{codec} {name}: 1 kHz at {level:+.2f} dB of what was sent, {100 * share:.1f}% of the power")

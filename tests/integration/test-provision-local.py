@@ -12,9 +12,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 
-from deskphone import Tap, cfg_text, expect, wait_until  # noqa: E402
-from provisioning import (TEST_MAC, Lighttpd, ScriptedHttp, Answer, effective, provision,  # noqa: E402
-                          provision_fails, provision_prop, provisioning_phone, session_log)
+from deskphone import Tap, cfg_text, expect  # noqa: E402
+from provisioning import (TEST_MAC, Answer, Lighttpd, ScriptedHttp, provision, provision_fails,  # noqa: E402
+                          provision_prop, provisioning_phone, session_log)
 
 tap = Tap()
 tap.require("lighttpd")
@@ -51,7 +51,7 @@ def _(t):
     expect("Result: success" in out, f"dropping a local change is a change: {out}")
 
     # a changed file does not win either
-    time.sleep(1.1)
+    time.sleep(1.1)  # Last-Modified has a resolution of one second
     srv.put(f"{TEST_MAC}.cfg", cfg_text({"account.1.label": "Provisioned again", "account.1.display_name": "P2"}))
     provision(phone)
     expect(phone.get("account.1.label") == "Mine", "the local change must survive a changed file")

@@ -130,7 +130,7 @@ def _(t):
     provision_fails(phone, contains=["no configuration files", "not found", "y000000000000.cfg",
                                      f"{TEST_MAC}.cfg"])
     # a directory that is not there: the server's reason
-    last_error = provision_fails(phone, f"{srv.url}nowhere/", contains=[f"nowhere/{TEST_MAC}.boot"])
+    last_error = provision_fails(phone, "--url", f"{srv.url}nowhere/", contains=[f"nowhere/{TEST_MAC}.boot"])
     expect("directory" in last_error, last_error)
 
 

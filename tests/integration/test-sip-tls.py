@@ -314,6 +314,16 @@ def stop_kamailio(kam, sig):
         os.kill(pid, sig)
 
 
+def sipd_connections(phone, port):
+    """Local ports of the established TCP connections to port that the
+    phone's sipd holds (ss -tnp: a socket sipd closed has no process)."""
+    sipd = {pid for pid in _descendants(phone.proc.pid) if read(f"/proc/{pid}/comm").strip() == "sipd"}
+    out = subprocess.run(["ss", "-Htnp", "state", "established", "dst", f"{LOOPBACK}:{port}"],
+                         capture_output=True, text=True, check=True).stdout
+    return {int(m.group(1)) for m in re.finditer(r":(\d+)\s+\S+:\d+\s+users:\(\(\"sipd\",pid=(\d+)", out)
+            if int(m.group(2)) in sipd}
+
+
 def silent_server_case(transport):
     def run(t):
         """A server that stops answering but keeps the connection open (stopped
@@ -322,7 +332,10 @@ def silent_server_case(transport):
         within 10 s: the account fails within 15 + 10 s of the server going
         silent, with the reason; once the server answers again, the account
         registers again by itself. Over TLS it is on whenever
-        nat.udp_update_enable is not 0; over TCP with 2 (OPTIONS)."""
+        nat.udp_update_enable is not 0; over TCP with 2 (OPTIONS).
+        Over TLS the dead connection is closed when the keep-alive fails (its
+        socket is gone while the server is still stopped), so the retry opens
+        a new one at once rather than queue behind it until timer F (32 s)."""
         interval = 15
         if transport == "tls":
             kam = tls_kamailio(t, pki.good)
@@ -340,11 +353,18 @@ def silent_server_case(transport):
         wait_until(keepalives, interval + 5, "a keep-alive OPTIONS at Kamailio", interval=0.2)
         expect(keepalives() == [transport], f"keep-alives came as {keepalives()}")
         expect(phone.properties("account/1")["State"] == "registered", "failed while the server answered")
+        server_port = kam.tls_port if transport == "tls" else kam.port
+        old = sipd_connections(phone, server_port)
+        expect(len(old) == 1, f"sipd's connections to the server: {sorted(old)}")
         stop_kamailio(kam, signal.SIGSTOP)
         start = time.monotonic()
         try:
             phone.wait("account/1", "State", "failed", timeout=interval + 10 + 10)
             elapsed = time.monotonic() - start
+            if transport == "tls":
+                # closed before the account failed: gone at once, the server still stopped
+                expect(not old & sipd_connections(phone, server_port),
+                       f"the dead connection (local port {sorted(old)}) is still open")
         finally:
             stop_kamailio(kam, signal.SIGCONT)
         error = phone.properties("account/1")["LastError"]
@@ -355,6 +375,13 @@ def silent_server_case(transport):
         back = time.monotonic() - resumed
         expect(any("did not answer a keep-alive" in line for line in sipd_log(phone)),
                "sipd did not log the unanswered keep-alive")
+        if transport == "tls":
+            expect(any(f"1 connection(s) to {LOOPBACK}:{server_port} closed" in line for line in sipd_log(phone)),
+                   "sipd did not close the dead connection")
+            new = sipd_connections(phone, server_port)
+            expect(new and not new & old, f"registered again on {sorted(new)}, the old connection was {sorted(old)}")
+            # the retry (reg_fail_retry_interval = 1 s) on a new connection, not timer F (32 s) on the old one
+            expect(back < 5, f"registered again {back:.1f} s after SIGCONT")
         t.tap._diag(f"{transport}: silent server noticed {elapsed:.1f} s after SIGSTOP (keep-alive every "
                     f"{interval} s, answer within 10 s); registered again {back:.1f} s after SIGCONT")
     return run
@@ -583,7 +610,8 @@ def _(t):
     a = media_phone(t, kam, "alice", pki.phone_a)
     b = media_phone(t, kam, "bob", pki.phone_b)
     srtp = media_call(t, a, b, "call/1", "srtp")
-    time.sleep(0.3)
+    for p in (a, b):  # the playback file is complete once mediad closed the audio device
+        p.wait("media", "AudioActive", "false")
     for p, other in ((a, "bob"), (b, "alice")):
         level, share = tone_level(p.playback)
         expect(abs(level) <= 1.0 and share > 0.9, f"{p.name} <- {other}: {level:+.2f} dB, {100 * share:.0f}%")

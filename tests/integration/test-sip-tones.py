@@ -3,11 +3,12 @@
 """Call progress tones that sipd drives on the real mediad (issue 4,
 services/sipd/call-tones.c): ringback while the callee rings, heard in the
 caller's playback file (425 Hz, the Custom set's); the ringer on the callee;
-busy and congestion for features.busy_tone_delay seconds after 486 / 503 and
-after the peer hangs up; none with a delay of 0; no ringback once early
-media comes; call-waiting when a third party calls during a call (and not
-with call_waiting.tone = 0); no tone after a local hangup; calls that go on
-when the media service does not play tones.
+silence once answered and after the call ends, whoever hangs up; busy and
+congestion for features.busy_tone_delay seconds after 486 / 503, none with
+a delay of 0; no ringback once early media comes; call-waiting when a third
+party calls during a call (and not with call_waiting.tone = 0); one tone at
+a time (a call coming in while our own rings out does not start the
+ringer); calls that go on when the media service does not play tones.
 
 Each phone's Media1 Tone property is followed from before the call on with
 dbus-monitor (ToneWatch: every PropertiesChanged, with its time), so the
@@ -170,20 +171,27 @@ def wav_frames(path):
 
 def expect_ringback_heard(t, path):
     """The first second of the playback file (the ringback's first cadence,
-    1 s of 425 Hz) holds 425 Hz at the tone's level and little else."""
+    1 s of 425 Hz) holds 425 Hz at the tone's level and little else. Measured
+    in 40 ms blocks (17 periods each): a frame played late on a loaded machine
+    is a gap that shifts the phase, which one filter over the whole second
+    would count as a weaker tone."""
     wait_until(lambda: wav_frames(path) >= 16000, 10, f"1 s of audio in {path}")
     rate, x = read_wav(path)
-    win = x[int(0.05 * rate):int(0.95 * rate)]
-    tone, total = goertzel_rms(win, RINGBACK_HZ, rate), rms(win)
     expected = 10 ** ((RINGBACK_DBM0 - DBM0_FULL_SCALE) / 20) * FULL_SCALE / math.sqrt(2)
-    level = 20 * math.log10(max(tone, 1e-9) / expected)
-    share = (tone / total) ** 2 if total else 0.0
-    t.tap._diag(f"ringback in {os.path.basename(path)}: {RINGBACK_HZ:.0f} Hz at {level:+.2f} dB of "
-                f"{RINGBACK_DBM0:.0f} dBm0, {100 * share:.1f}% of the power")
-    expect(abs(level) <= 1.5, f"ringback level {level:+.2f} dB from {RINGBACK_DBM0} dBm0")
-    expect(share >= 0.9, f"only {100 * share:.1f}% of the power at {RINGBACK_HZ:.0f} Hz")
-    for other in (350.0, 440.0, 1000.0):
-        expect(goertzel_rms(win, other, rate) < 0.05 * tone, f"energy at {other:.0f} Hz in the ringback")
+    n = int(0.04 * rate)
+    blocks = [x[i:i + n] for i in range(int(0.05 * rate), int(0.95 * rate) - n + 1, n)]
+    good, levels = 0, []
+    for b in blocks:
+        tone, total = goertzel_rms(b, RINGBACK_HZ, rate), rms(b)
+        level = 20 * math.log10(max(tone, 1e-9) / expected)
+        levels.append(level)
+        others = max(goertzel_rms(b, f, rate) for f in (350.0, 500.0, 1000.0))
+        if abs(level) <= 1.0 and total and (tone / total) ** 2 >= 0.9 and others < 0.05 * tone:
+            good += 1
+    levels.sort()
+    t.tap._diag(f"ringback in {os.path.basename(path)}: {RINGBACK_HZ:.0f} Hz at {levels[len(levels) // 2]:+.2f} dB "
+                f"of {RINGBACK_DBM0:.0f} dBm0 (median), {good} of {len(blocks)} 40 ms blocks pure and at that level")
+    expect(good >= 0.8 * len(blocks), f"only {good} of {len(blocks)} blocks hold the ringback; levels {levels}")
 
 
 def expect_timed(w, tone, seconds, after=None):
@@ -216,11 +224,9 @@ def _(t):
     a.ctl_ok("hangup", call_a)
     a.wait(call_a, "State", "ended")
     b.wait("call/1", "State", "ended")
-    # bob: the peer hung up, busy tone for the delay; alice hung up herself: nothing
-    lasted = expect_timed(wb, "busy", BUSY_DELAY)
-    t.tap._diag(f"bob's busy tone after alice hung up: {lasted:.2f} s")
-    expect(wa.settle(0.5) == ["ringback", ""], f"alice's tones: {wa.values()}")
-    expect(wb.values() == ["ring", "", "busy", ""], f"bob's tones: {wb.values()}")
+    # an answered call ends in silence on both sides, whoever hangs up
+    expect(wa.settle(1.0) == ["ringback", ""], f"alice's tones: {wa.values()}")
+    expect(wb.settle(0.1) == ["ring", ""], f"bob's tones: {wb.values()}")
     a.wait("media", "Tone", "")
     b.wait("media", "Tone", "")
 
@@ -312,6 +318,25 @@ def call_waiting_case(tone_enabled):
 
 tap.case("/sip/tones/call-waiting")(call_waiting_case(True))
 tap.case("/sip/tones/call-waiting-tone-off")(call_waiting_case(False))
+
+
+@tap.case("/sip/tones/one-tone-ringback-wins")
+def _(t):
+    # alice's own call rings out; a call coming in meanwhile does not start the
+    # ringer (one tone, the call in progress first), and hanging up leaves none
+    built("mediad")
+    a = start_phone(t, "alice")
+    w = watch(t, a)
+    uas = t.sipp("uas-ring-cancel").start()
+    call = dial(a, uas.uri)
+    w.wait_for(["ringback"])
+    uac = t.sipp("uac-cancel", remote=f"{LOOPBACK}:{a.sip_port}", service="alice", pause_ms=1000).start()
+    uac.expect_success()
+    a.wait(call, "State", "ringing")
+    a.ctl_ok("hangup", call)
+    a.wait(call, "State", "ended")
+    uas.expect_success()
+    expect(w.settle(0.5) == ["ringback", ""], f"alice's tones: {w.values()}")
 
 
 @tap.case("/sip/tones/no-tone-service")

@@ -320,6 +320,12 @@ def hangup(a, b, call, b_call="call/1"):
     b.wait(b_call, "State", "ended")
 
 
+def audio_closed(*phones):
+    """mediad closed the audio device: the playback files are complete."""
+    for p in phones:
+        p.wait("media", "AudioActive", "false")
+
+
 def wait_stat(p, name, minimum, timeout=6):
     """A stream statistic (updated once a second) reaching minimum; its value."""
     deadline = time.monotonic() + timeout
@@ -377,7 +383,7 @@ def _(t):
                f"{p.name}: {s['PacketsReceived']} received, {s['PacketsLost']} lost, "
                f"{s['SrtpAuthFailures']} auth failures")
     hangup(a, b, call, b_call="call/2")
-    time.sleep(0.3)
+    audio_closed(a, b)
     expect_tone(t, a.playback, "alice <- bob")
     expect_tone(t, b.playback, "bob <- alice")
     for direction in ("to_bob", "to_alice"):
@@ -470,7 +476,7 @@ def _(t):
     hangup(a, b, call)
     seen = payloads(relay.packets("to_bob"))
     expect(sum(periodic_share(p) for p in seen) / len(seen) > 0.9, "the clear call does not carry the tone")
-    time.sleep(0.3)
+    audio_closed(a, b)
     expect_tone(t, a.playback, "optional alice <- off bob")
     expect_tone(t, b.playback, "off bob <- optional alice")
     call = connect(b, a, a.uri, b_call="call/2")  # off calls optional: a plain offer, a plain answer
@@ -545,7 +551,7 @@ def _(t):
         _, s = stream(p)
         expect(s["PacketsReceived"] > 100 and s["SrtpAuthFailures"] == 0, f"{p.name}: {s}")
     hangup(a, b, call)
-    time.sleep(0.3)
+    audio_closed(a, b)
     expect_tone(t, a.playback, "alice <- bob (Kamailio)")
     expect_tone(t, b.playback, "bob <- alice (Kamailio)")
     if seen is None:

@@ -4,8 +4,12 @@
  * null backend, with files, and with ALSA's null plugin behind "plug" (which
  * claims to be a device and returns at once), one second gives 100 frames of
  * 10 ms, give or take a few, and what the loop pushes comes out in order.
+ * Switching devices while it runs (a route change) loses nothing: the playback
+ * files overlap by one crossfaded frame and add up to what the loop pushed,
+ * and the loop gets every captured period once, the crossfade in between.
  */
 #include <math.h>
+#include <stdlib.h>
 
 #include "audio-thread.h"
 #include "tap.h"
@@ -97,9 +101,145 @@ static void test_file_order(void) {
         tap_end();
 }
 
+/* ---- switching devices ---- */
+
+#define SWITCHES 3
+#define LEVEL 8000
+
+typedef struct SwitchRun {
+        char *playback[SWITCHES + 1], *capture[SWITCHES + 1];
+        unsigned done;                  /* switches asked for */
+        unsigned pushed, frames;
+        unsigned level_frames, fade_frames, other_frames; /* captured: ±LEVEL, a crossfade, else */
+        int last_level;
+        AudioThread *audio;
+} SwitchRun;
+
+/* Captured frames: constant +LEVEL or -LEVEL (the capture files alternate), with one
+ * monotonic crossfade between two levels. */
+static void classify(SwitchRun *r, const int16_t *f) {
+        bool flat = true, monotonic = true;
+
+        for (size_t i = 1; i < AUDIO_FRAME; i++) {
+                flat = flat && f[i] == f[0];
+                monotonic = monotonic && (f[i] - f[i - 1]) * r->last_level <= 0;
+        }
+        if (flat && (f[0] == LEVEL || f[0] == -LEVEL)) {
+                r->level_frames++;
+                r->last_level = f[0];
+        } else if (monotonic && abs(f[0] - r->last_level) < LEVEL / 50 && abs(f[AUDIO_FRAME - 1] + r->last_level) < LEVEL / 50)
+                r->fade_frames++;
+        else
+                r->other_frames++;
+}
+
+static void on_switch_frames(AudioThread *a, void *userdata) {
+        SwitchRun *r = userdata;
+        int16_t frame[AUDIO_FRAME];
+
+        while (audio_thread_pop_capture(a, frame)) {
+                r->frames++;
+                classify(r, frame);
+                for (size_t i = 0; i < AUDIO_FRAME; i++)
+                        frame[i] = (int16_t) (r->pushed * AUDIO_FRAME + i);
+                if (audio_thread_playback_queued(a) < AUDIO_PLAYBACK_PREFILL + AUDIO_WAKE_FRAMES &&
+                    audio_thread_push_playback(a, frame))
+                        r->pushed++;
+        }
+}
+
+/* Every 150 ms the next devices; the third switch keeps the capture device. */
+static int on_switch_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        SwitchRun *r = userdata;
+
+        if (r->done == SWITCHES)
+                return sd_event_exit(sd_event_source_get_event(s), 0);
+        unsigned k = r->done + 1;
+        int e = audio_thread_switch(r->audio, r->playback[k], k == SWITCHES ? NULL : r->capture[k]);
+        if (e >= 0)
+                r->done++;
+        else
+                check(e == -EBUSY, "switch %u: %d", k, e);
+        (void) sd_event_source_set_time_relative(s, 150000);
+        return sd_event_source_set_enabled(s, SD_EVENT_ON);
+}
+
+static int write_level(const char *path, int16_t level) {
+        int16_t x[AUDIO_RATE / 10];
+        for (size_t i = 0; i < ELEMENTSOF(x); i++)
+                x[i] = level; /* little-endian host: raw s16le */
+        return write_file_atomic(path, x, sizeof(x), 0644);
+}
+
+/* The playback files, each overlapping the next by one frame, added up. */
+static size_t join_playback(SwitchRun *r, int32_t *out, size_t max) {
+        size_t n = 0;
+
+        for (unsigned k = 0; k <= SWITCHES; k++) {
+                _cleanup_(freep) char *data = NULL;
+                size_t size;
+                check(read_full_file(r->playback[k] + strlen("file:"), &data, &size, 1 << 22) == 0);
+                const int16_t *x = (const int16_t *) data;
+                size_t m = size / 2, start = k == 0 ? 0 : n - AUDIO_FRAME;
+                check(m > 2 * AUDIO_FRAME && start + m <= max, "file %u: %zu samples", k, m);
+                for (size_t i = 0; i < m && start + i < max; i++)
+                        out[start + i] = (start + i < n ? out[start + i] : 0) + x[i];
+                n = start + m;
+        }
+        return n;
+}
+
+static void test_switch(void) {
+        char dir[] = "/tmp/deskphone-audio-switch-XXXXXX";
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        SwitchRun r = { .last_level = LEVEL };
+        AudioStats st;
+
+        tap_begin("/audio-thread/switch-files-gapless");
+        check(mkdtemp(dir) != NULL);
+        for (unsigned k = 0; k <= SWITCHES; k++) {
+                char num[2] = { (char) ('0' + k), 0 };
+                r.playback[k] = strjoin("file:", dir, "/out", num, ".raw", NULL);
+                r.capture[k] = strjoin("file:", dir, "/in", num, ".raw", NULL);
+                check(r.playback[k] && r.capture[k]);
+                check(write_level(r.capture[k] + strlen("file:"), k % 2 ? -LEVEL : LEVEL) == 0);
+        }
+        check(sd_event_new(&e) >= 0);
+        check(sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC, 150000, 0, on_switch_timer, &r) >= 0);
+        check(audio_thread_start(e, r.playback[0], r.capture[0], on_switch_frames, &r, &r.audio) == 0);
+        check(sd_event_loop(e) == 0);
+        audio_thread_get_stats(r.audio, &st);
+        r.audio = audio_thread_stop(r.audio);
+
+        printf("# %u frames: %u level, %u crossfades, %u other; %llu switches, %llu late to play\n", r.frames,
+               r.level_frames, r.fade_frames, r.other_frames, (unsigned long long) st.switches,
+               (unsigned long long) st.playback_underruns);
+        check(st.switches == SWITCHES && st.capture_overruns == 0 && st.device_errors == 0);
+        check(r.frames == st.frames, "%u frames captured, %llu made", r.frames, (unsigned long long) st.frames);
+        /* two capture switches crossfade between levels, the third keeps the device */
+        check(r.fade_frames == SWITCHES - 1 && r.other_frames == 0);
+
+        size_t max = (size_t) (r.frames + 16) * AUDIO_FRAME;
+        _cleanup_(freep) int32_t *all = calloc(max, sizeof(int32_t));
+        check(all);
+        size_t n = join_playback(&r, all, max), skip = AUDIO_PLAYBACK_PREFILL * AUDIO_FRAME, bad = 0;
+        check(n >= (size_t) r.pushed * AUDIO_FRAME, "%zu samples played, %u frames pushed", n, r.pushed);
+        for (size_t i = skip; i < n; i++)
+                if (abs(all[i] - (int16_t) (i - skip)) > 1 && bad++ == 0)
+                        check(false, "sample %zu is %d, not %d", i, all[i], (int16_t) (i - skip));
+        check(bad == 0, "%zu samples differ", bad);
+        for (unsigned k = 0; k <= SWITCHES; k++) {
+                free(r.playback[k]);
+                free(r.capture[k]);
+        }
+        (void) rm_rf(dir);
+        tap_end();
+}
+
 int main(void) {
         check_rate("/audio-thread/null-paced", "null", "null", 0);
         test_file_order();
+        test_switch();
         /* ALSA's null plugin (under plug, so alsa-lib converts): returns at once, the
          * thread must notice and keep time itself. Skipped where ALSA cannot open it. */
         if (access("/usr/share/alsa/alsa.conf", R_OK) == 0)

@@ -93,7 +93,7 @@ static void test_install_list_remove(CertStore *s) {
         tap_begin("/certstore/ca/install");
         check(certstore_install_ca(s, "", a.cert, a.cert_size, &n1, reason, sizeof(reason)) == 0, "%s", reason);
         check(n1 && streq(n1, "deskphone-test-CA"), "%s", n1);
-        check(certstore_install_ca(s, "", a.cert, a.cert_size, &n2, reason, sizeof(reason)) == 0);
+        check(certstore_install_ca(s, "", a.cert, a.cert_size, &n2, reason, sizeof(reason)) == 1, "unchanged");
         check(n2 && streq(n2, "deskphone-test-CA"), "the same certificate, the same name: %s", n2);
         check(certstore_install_ca(s, "", b.cert, b.cert_size, &n3, reason, sizeof(reason)) == 0);
         check(n3 && streq(n3, "deskphone-test-CA-2"), "another CA with that CN: %s", n3);
@@ -116,6 +116,15 @@ static void test_install_list_remove(CertStore *s) {
         check(np == 3 && strstr(pems[2].pem, "-----BEGIN CERTIFICATE-----") && pems[2].size == c.cert_size,
               "stored as GnuTLS writes it");
         cert_pem_free_many(pems, np);
+        tap_end();
+
+        tap_begin("/certstore/ca/bundle");
+        _cleanup_(freep) char *bundle_path = strjoin(dir, "/" CERTSTORE_CA_BUNDLE, NULL), *bundle = NULL;
+        size_t bundle_size = 0;
+        check(read_full_file(bundle_path, &bundle, &bundle_size, 1 << 20) == 0, "the bundle is there");
+        check(mode_of(bundle_path) == 0600, "%o", (unsigned) mode_of(bundle_path));
+        check(bundle_size == a.cert_size + b.cert_size + c.cert_size, "all three CAs: %zu", bundle_size);
+        check(bundle && memmem(bundle, bundle_size, c.cert, c.cert_size), "holds each");
         tap_end();
 
         tap_begin("/certstore/ca/remove");
@@ -174,6 +183,47 @@ static void test_limit(CertStore *s) {
                                    sizeof(reason)) == 0, "replacing one is fine when full: %s", reason);
         pem_done(&extra);
         tap_end();
+
+        tap_begin("/certstore/ca/remove-all-but");
+        Pem keep = make_cert("kept", 105);
+        unsigned removed = 0;
+        char *kept_name = NULL;
+        check(certstore_remove_ca(s, "deskphone-test-CA") == 0, "room for one");
+        check(certstore_install_ca(s, "", keep.cert, keep.cert_size, &kept_name, reason, sizeof(reason)) == 0,
+              "%s", reason);
+        check(certstore_remove_all_ca(s, keep.cert, keep.cert_size, &removed) == 0 &&
+              removed == CERTSTORE_CA_MAX - 1, "all but the one kept: %u", removed);
+        check(certstore_list_ca(s, &l, &n) == 0 && n == 1 && streq(l[0].name, "kept"), "%zu", n);
+        cert_info_free_many(l, n);
+        free(kept_name);
+        pem_done(&keep);
+        tap_end();
+
+        tap_begin("/certstore/ca/remove-all");
+        _cleanup_(freep) char *bundle_path = strjoin(dir, "/" CERTSTORE_CA_BUNDLE, NULL);
+        check(access(bundle_path, F_OK) == 0, "the bundle is there");
+        check(certstore_remove_all_ca(s, NULL, 0, &removed) == 0 && removed == 1, "%u", removed);
+        check(certstore_list_ca(s, &l, &n) == 0 && n == 0, "%zu", n);
+        cert_info_free_many(l, n);
+        check(access(bundle_path, F_OK) < 0, "no CA, no bundle");
+        check(certstore_remove_all_ca(s, NULL, 0, &removed) == 0 && removed == 0);
+        tap_end();
+}
+
+static void test_check(void) {
+        Pem a = make_cert("x", 10), b = make_cert("y", 11);
+        _cleanup_(freep) char *two = malloc(a.cert_size + b.cert_size + 1);
+        char reason[256] = "";
+        unsigned n = 0;
+
+        memcpy(two, a.cert, a.cert_size);
+        memcpy(two + a.cert_size, b.cert, b.cert_size);
+        tap_begin("/certstore/ca/check");
+        check(certstore_check_ca(two, a.cert_size + b.cert_size, &n, reason, sizeof(reason)) == 0 && n == 2, "%u", n);
+        check(certstore_check_ca("hello", 5, &n, reason, sizeof(reason)) == -EINVAL && strstr(reason, "not a PEM"));
+        tap_end();
+        pem_done(&a);
+        pem_done(&b);
 }
 
 static void test_device(CertStore *s) {
@@ -198,6 +248,33 @@ static void test_device(CertStore *s) {
         check(write_file_atomic(key_path, b.key, b.key_size, 0600) == 0);
         check(certstore_read_device(s, &cert, &key) == -ENOENT, "a pair that does not match is none");
         tap_end();
+
+        /* Yealink's server certificate file: the certificate and its key in one PEM */
+        _cleanup_(freep) char *both = malloc(b.cert_size + b.key_size + 1);
+        _cleanup_(freep) char *tls_path = strjoin(dir, "/" CERTSTORE_DEVICE_TLS, NULL), *tls = NULL;
+        size_t tls_size = 0;
+        memcpy(both, b.cert, b.cert_size);
+        memcpy(both + b.cert_size, b.key, b.key_size);
+        tap_begin("/certstore/device/one-file");
+        check(certstore_check_device(both, b.cert_size + b.key_size, both, b.cert_size + b.key_size, reason,
+                                     sizeof(reason)) == 0, "%s", reason);
+        check(certstore_check_device(a.cert, a.cert_size, a.cert, a.cert_size, reason, sizeof(reason)) == -EINVAL);
+        check(strstr(reason, "not an unencrypted PEM private key"), "no key: %s", reason);
+        check(certstore_install_device(s, both, b.cert_size + b.key_size, both, b.cert_size + b.key_size, reason,
+                                       sizeof(reason)) == 0, "%s", reason);
+        check(certstore_install_device(s, both, b.cert_size + b.key_size, both, b.cert_size + b.key_size, reason,
+                                       sizeof(reason)) == 1, "the same again: unchanged");
+        check(read_full_file(tls_path, &tls, &tls_size, 1 << 20) == 0 && mode_of(tls_path) == 0600,
+              "the file for libcurl");
+        check(tls && strstr(tls, "BEGIN CERTIFICATE") && strstr(tls, "BEGIN PRIVATE KEY"), "certificate and key");
+        tap_end();
+
+        tap_begin("/certstore/device/remove");
+        check(certstore_remove_device(s) == 0);
+        check(certstore_remove_device(s) == -ENOENT);
+        check(access(tls_path, F_OK) < 0 && access(key_path, F_OK) < 0, "all gone");
+        check(certstore_read_device(s, &cert, &key) == -ENOENT);
+        tap_end();
         pem_done(&a);
         pem_done(&b);
 }
@@ -217,6 +294,7 @@ int main(void) {
                 test_limit(s);
                 test_device(s);
         }
+        test_check();
         (void) rm_rf(dir);
         return tap_finish();
 }

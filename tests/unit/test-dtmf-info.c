@@ -99,6 +99,11 @@ static void test_limits(void) {
         check(dtmf_info_parse(TE, (const uint8_t *) "\x10\x8a\x05\x00", 4, &digit, &ms) == -EBADMSG);
         check(dtmf_info_parse(TE, (const uint8_t *) "\x01\x8a\x05", 3, &digit, &ms) == -EBADMSG);
         check(dtmf_info_parse(TE, (const uint8_t *) "\x01\x8a\x05\x00\x00", 5, &digit, &ms) == -EBADMSG);
+        /* no duration: the default; under 1 ms: 1 ms, never 0; the longest: 65535 units */
+        check(dtmf_info_parse(TE, (const uint8_t *) "\x05\x8a\x00\x00", 4, &digit, &ms) == 0 && digit == '5' &&
+              ms == DTMF_INFO_DURATION_DEFAULT, "%u", ms);
+        check(dtmf_info_parse(TE, (const uint8_t *) "\x05\x8a\x00\x05", 4, &digit, &ms) == 0 && ms == 1, "%u", ms);
+        check(dtmf_info_parse(TE, (const uint8_t *) "\x05\x8a\xff\xff", 4, &digit, &ms) == 0 && ms == 8192, "%u", ms);
         tap_end();
 }
 
@@ -132,7 +137,20 @@ static void test_format(void) {
                         check(dtmf_info_format(t, *p, 200, buf, sizeof(buf), &len) == 0);
                         check(dtmf_info_parse(dtmf_info_content_type(t), buf, len, &digit, &ms) == 0 && digit == *p,
                               "type %d digit %c", t, *p);
+                        /* application/dtmf carries no duration */
+                        check(ms == (t == DTMF_INFO_DTMF ? DTMF_INFO_DURATION_DEFAULT : 200), "type %d: %u ms", t, ms);
                 }
+        tap_end();
+
+        tap_begin("/dtmf-info/format/telephone-event-durations");
+        for (uint32_t d = 1; d <= DTMF_INFO_DURATION_MAX; d++) {
+                uint32_t want = MIN(d, 8192u); /* at most 65535 units of 8 kHz, rounded up */
+                if (dtmf_info_format(DTMF_INFO_TELEPHONE_EVENT, '1', d, buf, sizeof(buf), &len) < 0 ||
+                    dtmf_info_parse(TE, buf, len, &digit, &ms) < 0 || ms != want) {
+                        check(false, "%u ms came back as %u ms", d, ms);
+                        break;
+                }
+        }
         tap_end();
 
         tap_begin("/dtmf-info/format/invalid");

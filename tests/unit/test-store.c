@@ -297,6 +297,51 @@ static void test_provisioned_bad(void) {
         tmpdir_free(d);
 }
 
+/* Provisioning with local changes: dropped keys and a new local layer, in one generation. */
+static void test_provisioned_local(void) {
+        char *d = tmpdir_new();
+        Store *s = open_ok(d, NULL);
+        _cleanup_(cfg_file_freep) CfgFile *c = parse_ok("common.cfg", K_LABEL " = c\n" K_USER " = c-user\n");
+        _cleanup_(cfg_file_freep) CfgFile *local = parse_ok("local.cfg", K_DISPLAY " = server\n" K_PORT " = 5070\n"
+                                                            "unknown.key = 1\n");
+        _cleanup_(cfg_file_freep) CfgFile *bad = parse_ok("bad-local.cfg", K_PORT " = x\n");
+        _cleanup_(strv_freep) char **changed = NULL;
+        CfgError e = {};
+
+        set_ok(s, STRV(K_LABEL, K_USER, K_AUTH), STRV("mine", "my-user", "my-auth"), STRV(K_AUTH, K_LABEL, K_USER));
+        uint64_t gen = store_generation(s);
+        ASSERT_TRUE(store_local_would_change(s, NULL, STRV(K_LABEL)) == 1);
+        ASSERT_TRUE(store_local_would_change(s, NULL, STRV(K_DISPLAY)) == 0);
+        ASSERT_TRUE(store_local_would_change(s, NULL, NULL) == 0);
+
+        /* drop: the provisioned value shows, other local changes stay */
+        ASSERT_OK(store_replace_provisioned_local(s, c, NULL, NULL, STRV(K_LABEL), &changed, &e));
+        ASSERT_TRUE(store_generation(s) == gen + 1);
+        ASSERT_STREQ(store_get(s, K_LABEL), "c");
+        ASSERT_TRUE(store_get_layer(s, K_LABEL) == STORE_LAYER_COMMON);
+        ASSERT_STREQ(store_get(s, K_USER), "my-user");
+        ASSERT_TRUE(strv_length(changed) == 1 && streq(changed[0], K_LABEL));
+        changed = strv_free(changed);
+
+        /* a new local layer replaces the old one (unknown keys skipped), minus drop */
+        ASSERT_OK(store_replace_provisioned_local(s, c, NULL, local, STRV(K_PORT), &changed, &e));
+        ASSERT_TRUE(store_generation(s) == gen + 2);
+        ASSERT_STREQ(store_get(s, K_DISPLAY), "server");
+        ASSERT_STREQ(store_get(s, K_USER), "c-user");
+        ASSERT_STREQ(store_get(s, K_AUTH), default_of(K_AUTH));
+        ASSERT_STREQ(store_get(s, K_PORT), default_of(K_PORT));
+        ASSERT_TRUE(store_n_local(s) == 1);
+
+        /* a bad local file: nothing changes */
+        ASSERT_TRUE(store_replace_provisioned_local(s, NULL, NULL, bad, NULL, NULL, &e) < 0);
+        ASSERT_STREQ(e.file, "bad-local.cfg");
+        ASSERT_TRUE(store_generation(s) == gen + 2);
+        ASSERT_STREQ(store_get(s, K_LABEL), "c");
+
+        store_free(s);
+        tmpdir_free(d);
+}
+
 static void test_site_bad_keeps_last_good(void) {
         char *d = tmpdir_new();
         char *site = file_write(d, "site.cfg", K_LABEL " = good\n" K_PORT " = 5080\n");
@@ -671,6 +716,7 @@ static const struct {
         { "/store/set/masked-secret", test_set_masked_secret },
         { "/store/layers/precedence", test_layers },
         { "/store/layers/provisioned-bad", test_provisioned_bad },
+        { "/store/layers/provisioned-local", test_provisioned_local },
         { "/store/site/bad-keeps-last-good", test_site_bad_keeps_last_good },
         { "/store/reset", test_reset },
         { "/store/import", test_import },

@@ -15,6 +15,7 @@ import email.parser
 import email.policy
 import hashlib
 import http.server
+import importlib.util
 import os
 import re
 import shutil
@@ -336,14 +337,11 @@ class FtpServer(Resource):
     users={name: password} (read and write), else anonymous read-only."""
 
     def __init__(self, workdir, users=None, name="ftp"):
-        try:
-            import pyftpdlib  # noqa: F401
-        except ImportError:
-            # Debian's package, for a python3 that is not Debian's (pure Python, any 3.x)
-            if os.path.isdir("/usr/lib/python3/dist-packages/pyftpdlib"):
-                sys.path.append("/usr/lib/python3/dist-packages")
-                # not Debian's pyOpenSSL with another Python's cryptography: FTP without TLS
-                sys.modules.setdefault("OpenSSL", None)
+        # Debian's package, for a python3 that is not Debian's (pure Python, any 3.x)
+        if importlib.util.find_spec("pyftpdlib") is None and os.path.isdir("/usr/lib/python3/dist-packages/pyftpdlib"):
+            sys.path.append("/usr/lib/python3/dist-packages")
+            # not Debian's pyOpenSSL with another Python's cryptography: FTP without TLS
+            sys.modules.setdefault("OpenSSL", None)
         try:
             from pyftpdlib.authorizers import DummyAuthorizer
             from pyftpdlib.handlers import FTPHandler
