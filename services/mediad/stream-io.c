@@ -172,7 +172,7 @@ static void dtmf_report(Stream *s, const DtmfEvent *e) {
         const char *d = digit;
         uint32_t ms = (uint32_t) ((uint64_t) e->duration * 1000 / s->codec->ops->clock_rate);
 
-        log_info("Stream %u: DTMF %c received (%u ms)", s->id, e->digit, ms);
+        log_debug("Stream %u: a DTMF digit received (%u ms)", s->id, ms); /* digits may be PINs */
         int r = bus_emit_signal(s->manager->bus, s->path, MEDIA1_STREAM_IFACE, "DtmfReceived", DBUS_TYPE_STRING, &d,
                                 DBUS_TYPE_UINT32, &ms, DBUS_TYPE_INVALID);
         if (r < 0)

@@ -384,13 +384,15 @@ int stream_hold(Stream *s, StreamDirection d, BusError *error) {
                                      stream_state_to_string(s->state));
         s->direction = d;
         s->state = state_for(d);
+        if (d != STREAM_SENDRECV && d != STREAM_SENDONLY)
+                dtmf_inband_tx_init(&s->inband_tx); /* digits queued for in-band die with the sending */
         stream_changed(s);
         return 0;
 }
 
 int stream_send_dtmf(Stream *s, const char *digits, BusError *error) {
         if (!dtmf_digits_valid(digits))
-                return bus_error_set(error, -EINVAL, "Invalid DTMF digits '%s' (0-9 * # A-D, at most %d)", digits,
+                return bus_error_set(error, -EINVAL, "Invalid DTMF digits (0-9 * # A-D, at most %d)",
                                      DTMF_QUEUE_MAX);
         if (s->state != STREAM_RUNNING || (s->direction != STREAM_SENDRECV && s->direction != STREAM_SENDONLY))
                 return bus_error_set(error, -EBUSY, "Stream %u is %s, not sending", s->id,
