@@ -215,7 +215,9 @@ static void test_switch(void) {
                r.level_frames, r.fade_frames, r.other_frames, (unsigned long long) st.switches,
                (unsigned long long) st.playback_underruns);
         check(st.switches == SWITCHES && st.capture_overruns == 0 && st.device_errors == 0);
-        check(r.frames == st.frames, "%u frames captured, %llu made", r.frames, (unsigned long long) st.frames);
+        /* the thread counts a period after handing it over; the loop may not have taken the last one */
+        check(r.frames + AUDIO_RING_FRAMES >= st.frames && r.frames <= st.frames + AUDIO_PERIOD_FRAMES,
+              "%u frames captured, %llu made", r.frames, (unsigned long long) st.frames);
         /* two capture switches crossfade between levels, the third keeps the device */
         check(r.fade_frames == SWITCHES - 1 && r.other_frames == 0);
 
