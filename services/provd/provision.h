@@ -8,9 +8,10 @@
 /*
  * Auto provisioning, as a Yealink phone does it (org.deskphone.Provision1).
  *
- * A run: find the server (a URL given to Start, else DHCP's offer when
- * static.auto_provision.dhcp_option.enable = 1 and a lease has one, else
- * static.auto_provision.server.url); fetch <mac>.boot, else
+ * A run: find the server (a URL given to Start, else the one a PnP server
+ * sent at power-on with static.auto_provision.pnp_enable = 1 (provision-pnp.c),
+ * else DHCP's offer when static.auto_provision.dhcp_option.enable = 1 and a
+ * lease has one, else static.auto_provision.server.url); fetch <mac>.boot, else
  * y000000000000.boot and the files it includes, else y0000000000<model>.cfg
  * and <mac>.cfg, each with its <name>_Security.enc key file when
  * static.auto_provision.aes_key_in_file = 1 and the file is AES-encrypted.

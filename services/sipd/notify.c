@@ -11,8 +11,10 @@
  *
  * Answers: 489 for another event package, 481 when no account is registered,
  * 403 when the sender is not a registrar of ours or check-sync is turned off.
- * The registrar's address is compared as a numeric address: a registrar
- * configured by host name never matches (its address would need resolving).
+ * "The registrar" is the address the account's last REGISTER 2xx came from
+ * (so a registrar given by host name works, and so does one behind the
+ * outbound proxy that answered), or the configured server or outbound proxy
+ * when given as a numeric address.
  */
 #include <arpa/inet.h>
 #include <strings.h>
@@ -66,7 +68,8 @@ static Account *notify_account(Manager *m, const SipNotify *n, bool *ret_any) {
                         continue;
                 *ret_any = true;
                 const AccountSettings *s = &a->settings;
-                bool from_server = address_equal(s->server[a->server].address, n->source) ||
+                bool from_server = address_equal(sip_registration_server_address(a->reg), n->source) ||
+                                   address_equal(s->server[a->server].address, n->source) ||
                                    (s->outbound_proxy_enable && address_equal(s->outbound_proxy_address, n->source));
                 if (from_server && (!*n->request_user || streq(n->request_user, strempty(s->user_name))))
                         return a;

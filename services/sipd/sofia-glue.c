@@ -68,6 +68,7 @@ struct SipRegistration {
         char *contact_user;
         unsigned expires;
         nua_handle_t *ping;     /* our keep-alive OPTIONS under way, or NULL */
+        char server_address[NI_MAXHOST]; /* where the last 2xx came from, numeric ("" unknown) */
 };
 
 struct SipCall {
@@ -591,7 +592,21 @@ static unsigned granted_expires(SipRegistration *r, sip_t const *sip) {
         return r->expires;
 }
 
-static void on_register(SipRegistration *r, int status, char const *phrase, sip_t const *sip) {
+/* The numeric address the message of a saved event came from, "" unknown. */
+static void message_source(nua_saved_event_t saved[1], char *buf, size_t size) {
+        nua_event_data_t const *d = nua_event_data(saved);
+        su_addrinfo_t *ai = d && d->e_msg ? msg_addrinfo(d->e_msg) : NULL;
+
+        if (!ai || !ai->ai_addr ||
+            getnameinfo(ai->ai_addr, (socklen_t) ai->ai_addrlen, buf, (socklen_t) size, NULL, 0, NI_NUMERICHOST) != 0)
+                buf[0] = '\0';
+}
+
+const char *sip_registration_server_address(SipRegistration *r) {
+        return r ? r->server_address : "";
+}
+
+static void on_register_result(SipRegistration *r, int status, char const *phrase, sip_t const *sip) {
         if (status < 200)
                 return;
         if (handle_authenticate(&r->h, status, sip))
@@ -609,6 +624,19 @@ static void on_register(SipRegistration *r, int status, char const *phrase, sip_
                 .local = !sip,
         };
         account_on_registration(r->owner, &res);
+}
+
+/* A 2xx: note where it came from (check-sync, notify.c). Saving the event makes it
+ * ours, so it is destroyed only once sip and phrase (inside it) are used. */
+static void on_register(SipRegistration *r, int status, char const *phrase, sip_t const *sip) {
+        nua_saved_event_t saved[1];
+        bool kept = status >= 200 && status < 300 && sip && nua_save_event(r->h.stack->nua, saved) > 0;
+
+        if (kept)
+                message_source(saved, r->server_address, sizeof(r->server_address));
+        on_register_result(r, status, phrase, sip);
+        if (kept)
+                nua_destroy_event(saved);
 }
 
 /* nua's outbound: a keep-alive OPTIONS failed (timed out, or its connection

@@ -84,6 +84,9 @@ int sip_registration_refresh(SipRegistration *r);
  * a handle of its own; account_on_ping() reports its answer. -EBUSY: one is
  * under way; -ESTALE: not registered. */
 int sip_registration_ping(SipRegistration *r, const char *from, const char *target, const char *proxy);
+/* The numeric address the registration's last 2xx came from ("" unknown): a
+ * registrar (or the outbound proxy in front of it) given by name, resolved. */
+const char *sip_registration_server_address(SipRegistration *r);
 /* Un-REGISTER (when registered) and forget the owner. Always frees in the end. */
 SipRegistration *sip_registration_release(SipRegistration *r, bool unregister);
 
