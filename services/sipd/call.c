@@ -573,10 +573,10 @@ int call_answer(Call *c, BusError *error) {
         if (c->answer_wanted)
                 return bus_error_set(error, -EALREADY, "Call %u is being answered", c->id);
         c->answer_wanted = true;
-        call_tones_update(c->manager); /* the ringer stops */
-        if (!c->local)
-                return 0; /* answered when the stream is ready */
-        return send_answer(c);
+        /* the ringer stops after Stream.Start, so the audio device stays open */
+        int r = c->local ? send_answer(c) : 0; /* else answered when the stream is ready */
+        call_tones_update(c->manager);
+        return r;
 }
 
 int call_reject(Call *c, BusError *error) {
