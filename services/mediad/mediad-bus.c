@@ -573,12 +573,3 @@ const BusInterface media1_stream_interface = {
         .properties = stream_properties,
         .signals = stream_signals,
 };
-
-int mediad_bus_print_interfaces(void) {
-        _cleanup_(freep) char *a = bus_introspect_interface(&media1_interface);
-        _cleanup_(freep) char *b = bus_introspect_interface(&media1_stream_interface);
-        if (!a || !b)
-                return log_oom();
-        printf("<node>\n%s%s</node>\n", a, b);
-        return 0;
-}

@@ -293,4 +293,3 @@ void stream_jitter_config(const Stream *s, JitterConfig *ret);
 /* mediad-bus.c */
 extern const BusInterface media1_interface;
 extern const BusInterface media1_stream_interface;
-int mediad_bus_print_interfaces(void);

@@ -4,280 +4,12 @@
 #include <stdarg.h>
 #include <strings.h>
 
+#include "schema-internal.h"
 #include "schema.h"
 #include "util.h"
 
-#define N_ACCOUNTS 16
-#define N_SIP_SERVERS 2
-#define ACCOUNT .index_max = { N_ACCOUNTS, 0 }
-#define ACCOUNT_SERVER .index_max = { N_ACCOUNTS, N_SIP_SERVERS }
-#define NAME_MAX_LEN 99 /* Yealink's limit for account names and passwords */
 #define URL_MAX_LEN 1024
 #define KEY_MAX_LEN 256
-
-#define SIP1 "org.deskphone.Sip1"
-#define LEVELS "err|warning|notice|info|debug"
-
-static int check_aes_key_16(char *value, char *reason, size_t size);
-static int check_aes_key(char *value, char *reason, size_t size);
-static int check_mac(char *value, char *reason, size_t size);
-static int check_model_id(char *value, char *reason, size_t size);
-static int check_time(char *value, char *reason, size_t size);
-static int check_dayofweek(char *value, char *reason, size_t size);
-static int check_dhcp_options(char *value, char *reason, size_t size);
-static int check_board(char *value, char *reason, size_t size);
-
-const SchemaKey schema_keys[] = {
-        /* Accounts */
-        { .pattern = "account.N.enable", .type = SCHEMA_BOOL, .default_value = "0", ACCOUNT, .users = "sipd",
-          .description = "Use account N: register it (when it has a server) and offer it for calls." },
-        { .pattern = "account.N.label", .type = SCHEMA_STRING, .default_value = "", .max = NAME_MAX_LEN, ACCOUNT,
-          .users = "uid", .description = "Name of the account on the phone's display (user_name when empty)." },
-        { .pattern = "account.N.display_name", .type = SCHEMA_STRING, .default_value = "", .max = NAME_MAX_LEN,
-          ACCOUNT, .users = "sipd", .description = "Display name sent with the account's SIP URI in From." },
-        { .pattern = "account.N.auth_name", .type = SCHEMA_STRING, .default_value = "", .max = NAME_MAX_LEN,
-          ACCOUNT, .users = "sipd", .description = "User name for digest authentication (user_name when empty)." },
-        { .pattern = "account.N.user_name", .type = SCHEMA_STRING, .default_value = "", .max = NAME_MAX_LEN,
-          ACCOUNT, .users = "sipd", .description = "User part of the account's SIP URI (sip:user_name@server)." },
-        { .pattern = "account.N.password", .type = SCHEMA_STRING, .default_value = "", .max = NAME_MAX_LEN,
-          ACCOUNT, .secret = true, .reader = SIP1, .users = "sipd",
-          .description = "Password for digest authentication." },
-        { .pattern = "account.N.sip_server.M.address", .type = SCHEMA_HOST, .default_value = "", ACCOUNT_SERVER,
-          .users = "sipd", .description = "Registrar and proxy of the account; server 2 is the failover server." },
-        { .pattern = "account.N.sip_server.M.port", .type = SCHEMA_INT, .default_value = "5060", .min = 0,
-          .max = 65535, ACCOUNT_SERVER, .users = "sipd",
-          .description = "Port of the SIP server; 0 looks it up with DNS SRV. With TLS, 5060 means 5061." },
-        { .pattern = "account.N.sip_server.M.expires", .type = SCHEMA_INT, .default_value = "3600", .min = 30,
-          .max = INT_MAX, ACCOUNT_SERVER, .users = "sipd",
-          .description = "Registration lifetime asked of the server, in seconds." },
-        { .pattern = "account.N.sip_server.M.retry_counts", .type = SCHEMA_INT, .default_value = "3", .min = 0,
-          .max = 20, ACCOUNT_SERVER, .users = "sipd",
-          .description = "Attempts without an answer before failing over to the other server." },
-        { .pattern = "account.N.sip_server.M.transport_type", .type = SCHEMA_ENUM, .default_value = "0",
-          .choices = "0|1|2|3", ACCOUNT_SERVER, .users = "sipd",
-          .description = "Transport to the server: 0 UDP, 1 TCP, 2 TLS (sips:, never falls back), 3 DNS NAPTR." },
-        { .pattern = "account.N.outbound_proxy_enable", .type = SCHEMA_BOOL, .default_value = "0", ACCOUNT,
-          .users = "sipd", .description = "Send every request of the account through outbound_proxy.1." },
-        { .pattern = "account.N.outbound_proxy.1.address", .type = SCHEMA_HOST, .default_value = "", ACCOUNT,
-          .users = "sipd", .description = "Outbound proxy of the account." },
-        { .pattern = "account.N.outbound_proxy.1.port", .type = SCHEMA_INT, .default_value = "5060", .min = 0,
-          .max = 65535, ACCOUNT, .users = "sipd", .description = "Port of the outbound proxy; 0 uses DNS SRV." },
-        { .pattern = "account.N.reg_fail_retry_interval", .type = SCHEMA_INT, .default_value = "30", .min = 0,
-          .max = 1800, ACCOUNT, .users = "sipd",
-          .description = "Seconds before the first retry of a failed registration; later retries back off." },
-        { .pattern = "account.N.nat.udp_update_enable", .type = SCHEMA_ENUM, .default_value = "1",
-          .choices = "0|1|2|3", ACCOUNT, .users = "sipd",
-          .description = "Keep-alive to the server: 0 off, 1 CRLF (RFC 5626), 2 OPTIONS, 3 NOTIFY (sent as OPTIONS)." },
-        { .pattern = "account.N.nat.udp_update_time", .type = SCHEMA_INT, .default_value = "30", .min = 15,
-          .max = INT_MAX, ACCOUNT, .users = "sipd", .description = "Seconds between keep-alives." },
-        { .pattern = "account.N.srtp_encryption", .type = SCHEMA_ENUM, .default_value = "0", .choices = "0|1|2",
-          ACCOUNT, .users = "sipd,mediad",
-          .description = "SRTP: 0 off, 1 optional (RTP/AVP with a=crypto), 2 compulsory (RTP/SAVP, else 488)." },
-        { .pattern = "account.N.ptime", .type = SCHEMA_ENUM, .default_value = "20", .choices = "0|10|20|30|40|50|60",
-          ACCOUNT, .users = "sipd,mediad", .description = "Packet time offered in SDP in ms; 0 leaves a=ptime out." },
-        { .pattern = "account.N.dtmf.type", .type = SCHEMA_ENUM, .default_value = "1", .choices = "0|1|2|3",
-          ACCOUNT, .users = "sipd,mediad",
-          .description = "Digits as: 0 in-band tones, 1 RFC 4733 events (in-band when the peer takes no telephone-event), 2 SIP INFO, 3 RFC 4733 or in-band as negotiated, and SIP INFO." },
-        { .pattern = "account.N.dtmf.dtmf_payload", .type = SCHEMA_INT, .default_value = "101", .min = 96,
-          .max = 127, ACCOUNT, .users = "sipd,mediad",
-          .description = "RTP payload type offered for telephone-event." },
-        { .pattern = "account.N.dtmf.info_type", .type = SCHEMA_ENUM, .default_value = "1", .choices = "1|2|3",
-          ACCOUNT, .users = "sipd",
-          .description = "SIP INFO body: 1 application/dtmf-relay, 2 application/dtmf, 3 application/telephone-event (the 4-byte RFC 4733 payload)." },
-        { .pattern = "account.N.codec.g722.enable", .type = SCHEMA_BOOL, .default_value = "1", ACCOUNT,
-          .users = "sipd,mediad", .description = "Offer and accept G.722." },
-        { .pattern = "account.N.codec.g722.priority", .type = SCHEMA_INT, .default_value = "1", .min = 0,
-          .max = 13, ACCOUNT, .users = "sipd,mediad",
-          .description = "Order of G.722 in offers; lower comes first." },
-        { .pattern = "account.N.codec.pcmu.enable", .type = SCHEMA_BOOL, .default_value = "1", ACCOUNT,
-          .users = "sipd,mediad", .description = "Offer and accept G.711 mu-law (PCMU)." },
-        { .pattern = "account.N.codec.pcmu.priority", .type = SCHEMA_INT, .default_value = "2", .min = 0,
-          .max = 13, ACCOUNT, .users = "sipd,mediad", .description = "Order of PCMU in offers." },
-        { .pattern = "account.N.codec.pcma.enable", .type = SCHEMA_BOOL, .default_value = "1", ACCOUNT,
-          .users = "sipd,mediad", .description = "Offer and accept G.711 A-law (PCMA)." },
-        { .pattern = "account.N.codec.pcma.priority", .type = SCHEMA_INT, .default_value = "3", .min = 0,
-          .max = 13, ACCOUNT, .users = "sipd,mediad", .description = "Order of PCMA in offers." },
-        { .pattern = "account.N.codec.opus.enable", .type = SCHEMA_BOOL, .default_value = "0", ACCOUNT,
-          .users = "sipd,mediad", .description = "Offer and accept Opus." },
-        { .pattern = "account.N.codec.opus.priority", .type = SCHEMA_INT, .default_value = "0", .min = 0,
-          .max = 13, ACCOUNT, .users = "sipd,mediad", .description = "Order of Opus in offers." },
-        { .pattern = "account.N.codec.opus.rtpmap", .type = SCHEMA_INT, .default_value = "106", .min = 96,
-          .max = 127, ACCOUNT, .users = "sipd,mediad", .description = "RTP payload type offered for Opus." },
-
-        /* SIP and calls */
-        { .pattern = "sip.listen_port", .type = SCHEMA_INT, .default_value = "5060", .min = 1, .max = 65535,
-          .users = "sipd", .description = "Local port for SIP over UDP and TCP." },
-        { .pattern = "deskphone.sip.listen_address", .type = SCHEMA_HOST, .default_value = "",
-          .users = "sipd", .description = "Local address SIP listens on and media binds to (an IPv4 or IPv6 "
-          "literal); empty: all addresses." },
-        { .pattern = "sip.tls_listen_port", .type = SCHEMA_INT, .default_value = "5061", .min = 1, .max = 65535,
-          .users = "sipd", .description = "Local port for SIP over TLS." },
-        { .pattern = "sip.notify_reboot_enable", .type = SCHEMA_ENUM, .default_value = "1", .choices = "0|1|2",
-          .users = "sipd,provd",
-          .description = "NOTIFY Event: check-sync from a registered account's registrar: 0 or 1 provision again at once (Yealink: 0 reboots only with reboot=true, 1 always; we never reboot, the new configuration applies live), 2 refuse it (403)." },
-        { .pattern = "features.direct_ip_call_enable", .type = SCHEMA_BOOL, .default_value = "1", .users = "sipd",
-          .description = "Accept and place calls to sip:user@address without a registrar." },
-        { .pattern = "call_waiting.enable", .type = SCHEMA_BOOL, .default_value = "1", .users = "sipd",
-          .description = "Let a second incoming call ring during a call (else it gets 486 Busy Here)." },
-        { .pattern = "call_waiting.tone", .type = SCHEMA_BOOL, .default_value = "1", .users = "sipd",
-          .description = "Play the call-waiting tone for a waiting call." },
-        { .pattern = "features.busy_tone_delay", .type = SCHEMA_ENUM, .default_value = "3", .choices = "0|3|5",
-          .users = "sipd", .description = "Seconds of busy tone when a call we make is refused as busy (of congestion "
-          "tone when it fails otherwise); 0: none." },
-
-        /* Voice and media */
-        { .pattern = "voice.jib.adaptive", .type = SCHEMA_BOOL, .default_value = "1", .users = "mediad",
-          .description = "Jitter buffer: 1 adaptive between min and max, 0 fixed at normal." },
-        { .pattern = "voice.jib.min", .type = SCHEMA_INT, .default_value = "0", .min = 0, .max = 400,
-          .users = "mediad", .description = "Smallest jitter buffer delay, ms." },
-        { .pattern = "voice.jib.max", .type = SCHEMA_INT, .default_value = "300", .min = 0, .max = 400,
-          .users = "mediad", .description = "Largest jitter buffer delay, ms." },
-        { .pattern = "voice.jib.normal", .type = SCHEMA_INT, .default_value = "120", .min = 0, .max = 400,
-          .users = "mediad", .description = "Starting (adaptive) or fixed jitter buffer delay, ms." },
-        { .pattern = "voice.tone.country", .type = SCHEMA_STRING, .default_value = "Custom", .max = 32,
-          .users = "mediad", .description = "Country tone set (dial, ringback, busy...), Yealink's names; Custom is ITU-T defaults." },
-        { .pattern = "static.network.port.min_rtpport", .type = SCHEMA_INT, .default_value = "11780", .min = 1024,
-          .max = 65535, .users = "mediad", .description = "Lowest local RTP port (RTCP uses the next one)." },
-        { .pattern = "static.network.port.max_rtpport", .type = SCHEMA_INT, .default_value = "12780", .min = 1024,
-          .max = 65535, .users = "mediad", .description = "Highest local RTP port." },
-        { .pattern = "deskphone.audio.playback_device", .type = SCHEMA_STRING, .default_value = "", .max = 128,
-          .users = "mediad", .description = "ALSA PCM to play to; empty: the board's (desktop: default)." },
-        { .pattern = "deskphone.audio.capture_device", .type = SCHEMA_STRING, .default_value = "", .max = 128,
-          .users = "mediad", .description = "ALSA PCM to capture from; empty: the board's (desktop: default)." },
-
-        /* Security and certificates */
-        { .pattern = "static.security.trust_certificates", .type = SCHEMA_BOOL, .default_value = "1",
-          .users = "sipd,provd", .description = "Refuse TLS servers whose chain does not end in a trusted CA." },
-        { .pattern = "static.security.ca_cert", .type = SCHEMA_ENUM, .default_value = "2", .choices = "0|1|2",
-          .users = "sipd,provd", .description = "Trusted CAs: 0 the system's, 1 installed custom CAs, 2 both." },
-        { .pattern = "static.security.cn_validation", .type = SCHEMA_BOOL, .default_value = "1",
-          .users = "sipd,provd",
-          .description = "Check the server's name against its certificate (RFC 6125). Yealink's default is 0." },
-        { .pattern = "static.security.dev_cert", .type = SCHEMA_ENUM, .default_value = "0", .choices = "0|1",
-          .users = "sipd,provd", .description = "Client certificate for mutual TLS: 0 none, 1 the installed device certificate." },
-        { .pattern = "static.trusted_certificates.url", .type = SCHEMA_URL, .default_value = "", .users = "provd",
-          .description = "PEM file of one or more CAs, fetched by provisioning after the configuration files and "
-          "installed as custom CAs." },
-        { .pattern = "static.trusted_certificates.delete", .type = SCHEMA_URL, .default_value = "",
-          .users = "provd", .description = "http://localhost/all: provisioning removes every custom CA (before "
-          "installing those of .url)." },
-        { .pattern = "static.server_certificates.url", .type = SCHEMA_URL, .default_value = "", .users = "provd",
-          .description = "PEM file with the device certificate, its chain and its unencrypted private key, fetched "
-          "by provisioning (never cached) and installed as the device certificate." },
-        { .pattern = "static.server_certificates.delete", .type = SCHEMA_URL, .default_value = "",
-          .users = "provd", .description = "http://localhost/all: provisioning removes the device certificate." },
-        { .pattern = "deskphone.security.ca_dir", .type = SCHEMA_PATH, .default_value = "", .users = "sipd",
-          .description = "A directory of more custom CAs (PEM files, CRLs too) for SIP over TLS; empty: none." },
-
-        /* Auto provisioning */
-        { .pattern = "static.auto_provision.server.url", .type = SCHEMA_URL, .default_value = "", .users = "provd",
-          .description = "Provisioning server (directory of the .boot and .cfg files)." },
-        { .pattern = "static.auto_provision.server.username", .type = SCHEMA_STRING, .default_value = "",
-          .max = NAME_MAX_LEN, .users = "provd", .description = "User name for HTTP basic or digest authentication." },
-        { .pattern = "static.auto_provision.server.password", .type = SCHEMA_STRING, .default_value = "",
-          .max = NAME_MAX_LEN, .secret = true, .users = "provd",
-          .description = "Password for HTTP basic or digest authentication." },
-        { .pattern = "static.auto_provision.power_on", .type = SCHEMA_BOOL, .default_value = "1", .users = "provd",
-          .description = "Provision when the phone starts." },
-        { .pattern = "static.auto_provision.repeat.enable", .type = SCHEMA_BOOL, .default_value = "0",
-          .users = "provd", .description = "Provision every repeat.minutes." },
-        { .pattern = "static.auto_provision.repeat.minutes", .type = SCHEMA_INT, .default_value = "1440", .min = 1,
-          .max = 43200, .users = "provd", .description = "Interval of repeated provisioning, minutes." },
-        { .pattern = "static.auto_provision.weekly.enable", .type = SCHEMA_BOOL, .default_value = "0",
-          .users = "provd", .description = "Provision once in a weekly time window." },
-        { .pattern = "static.auto_provision.weekly.dayofweek", .type = SCHEMA_STRING, .default_value = "0123456",
-          .max = 7, .users = "provd", .check = check_dayofweek,
-          .description = "Days of the weekly window, digits 0 (Sunday) to 6." },
-        { .pattern = "static.auto_provision.weekly.begin_time", .type = SCHEMA_STRING, .default_value = "00:00",
-          .max = 5, .users = "provd", .check = check_time, .description = "Start of the weekly window, HH:MM." },
-        { .pattern = "static.auto_provision.weekly.end_time", .type = SCHEMA_STRING, .default_value = "00:00",
-          .max = 5, .users = "provd", .check = check_time,
-          .description = "End of the weekly window, HH:MM (equal to begin_time: the whole day)." },
-        { .pattern = "static.auto_provision.pnp_enable", .type = SCHEMA_BOOL, .default_value = "0",
-          .users = "provd",
-          .description = "At power-on, ask the LAN for the server URL by SIP PnP (SUBSCRIBE ua-profile to 224.0.1.75:5060, then wait 5 s for a NOTIFY with the URL); a URL found goes before DHCP's and server.url. Yealink's default is 1; ours is 0 because the same program is a desktop softphone, which should not multicast its MAC on every LAN it joins: a phone image turns it on in its built-in configuration." },
-        { .pattern = "deskphone.provision.pnp_interface", .type = SCHEMA_STRING, .default_value = "", .max = 15,
-          .users = "provd",
-          .description = "Network interface to send the PnP SUBSCRIBE on (its IPv4 address is the Contact); empty: the interface of the IPv4 default route." },
-        { .pattern = "static.auto_provision.dhcp_option.enable", .type = SCHEMA_BOOL, .default_value = "1",
-          .users = "provd", .description = "Take the server URL from DHCP (custom option, 66, 43)." },
-        { .pattern = "static.auto_provision.dhcp_option.list_user_options", .type = SCHEMA_STRING,
-          .default_value = "", .max = 64, .users = "provd", .check = check_dhcp_options,
-          .description = "Custom DHCP options to look in first, comma-separated, 128 to 254." },
-        { .pattern = "static.auto_provision.aes_key_in_file", .type = SCHEMA_BOOL, .default_value = "0",
-          .users = "provd", .description = "Decrypt with the key in <name>_Security.enc beside each file." },
-        { .pattern = "static.auto_provision.update_file_mode", .type = SCHEMA_BOOL, .default_value = "0",
-          .users = "provd", .description = "Refuse configuration files that are not encrypted." },
-        { .pattern = "static.auto_provision.custom.protect", .type = SCHEMA_BOOL, .default_value = "0",
-          .users = "provd",
-          .description = "1: local changes (<mac>-local.cfg: phonectl, the UI) keep priority over provisioned values; 0: provisioning a key drops its local change. static.* keys have no priority either way." },
-        { .pattern = "static.auto_provision.custom.sync", .type = SCHEMA_BOOL, .default_value = "0",
-          .users = "provd",
-          .description = "Upload <mac>-local.cfg after local changes and download it while provisioning (with custom.protect = 1). It holds every local change but static.* keys, secrets included." },
-        { .pattern = "static.auto_provision.custom.sync.path", .type = SCHEMA_URL, .default_value = "",
-          .users = "provd", .description = "Directory URL to upload and download <mac>-local.cfg; empty: the provisioning server's." },
-        { .pattern = "static.auto_provision.custom.upload_method", .type = SCHEMA_ENUM, .default_value = "0",
-          .choices = "0|1", .users = "provd",
-          .description = "How <mac>-local.cfg goes to an HTTP(S) server: 0 PUT, 1 POST (multipart/form-data, part \"file\")." },
-        { .pattern = "static.auto_provision.aes_key.com", .type = SCHEMA_STRING, .default_value = "", .max = 32,
-          .secret = true, .users = "provd", .check = check_aes_key,
-          .description = "AES key (16 or 32 characters) of the common file." },
-        { .pattern = "static.auto_provision.aes_key.mac", .type = SCHEMA_STRING, .default_value = "", .max = 32,
-          .secret = true, .users = "provd", .check = check_aes_key,
-          .description = "AES key (16 or 32 characters) of the MAC file; empty: the common key." },
-        { .pattern = "static.auto_provision.aes_key_16.com", .type = SCHEMA_STRING, .default_value = "",
-          .max = 16, .secret = true, .users = "provd", .check = check_aes_key_16,
-          .description = "16-character AES key of the common file, when aes_key.com is empty." },
-        { .pattern = "static.auto_provision.aes_key_16.mac", .type = SCHEMA_STRING, .default_value = "",
-          .max = 16, .secret = true, .users = "provd", .check = check_aes_key_16,
-          .description = "16-character AES key of the MAC file, when aes_key.mac is empty." },
-        { .pattern = "auto_provision.aes_key_16.com", .type = SCHEMA_STRING, .default_value = "", .max = 16,
-          .secret = true, .users = "provd", .check = check_aes_key_16,
-          .description = "Older firmware's name of static.auto_provision.aes_key_16.com." },
-        { .pattern = "auto_provision.aes_key_16.mac", .type = SCHEMA_STRING, .default_value = "", .max = 16,
-          .secret = true, .users = "provd", .check = check_aes_key_16,
-          .description = "Older firmware's name of static.auto_provision.aes_key_16.mac." },
-        { .pattern = "deskphone.model_id", .type = SCHEMA_STRING, .default_value = "00", .max = 3,
-          .users = "provd", .check = check_model_id,
-          .description = "Model number in the common file's name, y0000000000<model_id>.cfg." },
-        { .pattern = "deskphone.mac", .type = SCHEMA_STRING, .default_value = "", .max = 17, .users = "provd",
-          .check = check_mac, .description = "MAC for <mac>.cfg, 12 hex digits; empty: the board's network interface." },
-        { .pattern = "deskphone.provision.jitter_seconds", .type = SCHEMA_INT, .default_value = "300", .min = 0,
-          .max = 86400, .users = "provd",
-          .description = "Random delay up to this many seconds before each scheduled fetch, to spread a fleet." },
-        { .pattern = "deskphone.provision.auto_rollback", .type = SCHEMA_BOOL, .default_value = "0",
-          .users = "provd",
-          .description = "Go back to the last good configuration when registrations that worked fail after provisioning." },
-        { .pattern = "deskphone.provision.rollback_window", .type = SCHEMA_INT, .default_value = "60", .min = 0,
-          .max = 3600, .users = "provd",
-          .description = "Seconds after provisioning in which a registration that worked and then fails offers a rollback; 0: do not watch." },
-        { .pattern = "deskphone.provision.rsa_key_file", .type = SCHEMA_PATH, .default_value = "",
-          .users = "provd",
-          .description = "PEM RSA private key for RSA-mode (#!encrypt:) files; empty: RSA-mode files are refused." },
-        { .pattern = "deskphone.provision.stall_seconds", .type = SCHEMA_INT, .default_value = "10", .min = 1,
-          .max = 300, .users = "provd",
-          .description = "A download that receives nothing for this many seconds fails (connecting has 10 s)." },
-        { .pattern = "deskphone.provision.dhcp_lease_files", .type = SCHEMA_STRING, .default_value = "",
-          .max = 512, .users = "provd",
-          .description = "DHCP lease files (glob patterns, space-separated) to find options 66, 43 and custom ones in: dhclient's (/var/lib/dhcp/dhclient*.leases) or systemd-networkd's (/run/systemd/netif/leases/*); empty: none." },
-
-        /* Device and logging */
-        { .pattern = "deskphone.board", .type = SCHEMA_STRING, .default_value = "desktop", .max = 64,
-          .users = "mediad,uid", .check = check_board, .description = "Board description in hw/ (audio devices, keypad, LEDs)." },
-        { .pattern = "deskphone.log_level", .type = SCHEMA_ENUM, .default_value = "info", .choices = LEVELS,
-          .users = "sipd,mediad,provd,uid",
-          .description = "Log level of every service (DESKPHONE_LOG_LEVEL in the environment wins)." },
-        { .pattern = "deskphone.log_level.sipd", .type = SCHEMA_ENUM, .default_value = "", .choices = "|" LEVELS,
-          .users = "sipd", .description = "Log level of sipd; empty: deskphone.log_level." },
-        { .pattern = "deskphone.log_level.mediad", .type = SCHEMA_ENUM, .default_value = "",
-          .choices = "|" LEVELS, .users = "mediad",
-          .description = "Log level of mediad; empty: deskphone.log_level." },
-        { .pattern = "deskphone.log_level.provd", .type = SCHEMA_ENUM, .default_value = "", .choices = "|" LEVELS,
-          .users = "provd", .description = "Log level of provd; empty: deskphone.log_level." },
-        { .pattern = "deskphone.log_level.uid", .type = SCHEMA_ENUM, .default_value = "", .choices = "|" LEVELS,
-          .users = "uid", .description = "Log level of uid; empty: deskphone.log_level." },
-        {}
-};
 
 const char *schema_type_to_string(SchemaType t) {
         switch (t) {
@@ -730,11 +462,11 @@ static int check_key_length(const char *v, size_t a, size_t b, char *reason, siz
         return 0;
 }
 
-static int check_aes_key_16(char *value, char *reason, size_t size) {
+int schema_check_aes_key_16(char *value, char *reason, size_t size) {
         return check_key_length(value, 16, 16, reason, size);
 }
 
-static int check_aes_key(char *value, char *reason, size_t size) {
+int schema_check_aes_key(char *value, char *reason, size_t size) {
         return check_key_length(value, 16, 32, reason, size);
 }
 
@@ -749,7 +481,7 @@ static int hex_value(char c) {
 }
 
 /* 12 hex digits, optionally in pairs separated by ':' or '-'; normalised to lower case, no separators. */
-static int check_mac(char *value, char *reason, size_t size) {
+int schema_check_mac(char *value, char *reason, size_t size) {
         char out[13];
         size_t n = 0;
 
@@ -779,7 +511,7 @@ static bool all_digits(const char *s) {
         return true;
 }
 
-static int check_model_id(char *value, char *reason, size_t size) {
+int schema_check_model_id(char *value, char *reason, size_t size) {
         size_t len = strlen(value);
 
         if ((len != 2 && len != 3) || !all_digits(value))
@@ -787,7 +519,7 @@ static int check_model_id(char *value, char *reason, size_t size) {
         return 0;
 }
 
-static int check_time(char *value, char *reason, size_t size) {
+int schema_check_time(char *value, char *reason, size_t size) {
         static const unsigned digits[] = { 0, 1, 3, 4 };
 
         if (strlen(value) != 5 || value[2] != ':')
@@ -802,7 +534,7 @@ bad:
         return fail(reason, size, -EINVAL, "must be a time HH:MM from 00:00 to 23:59");
 }
 
-static int check_dayofweek(char *value, char *reason, size_t size) {
+int schema_check_dayofweek(char *value, char *reason, size_t size) {
         bool seen[7] = {};
 
         for (const char *c = value; *c; c++) {
@@ -814,7 +546,7 @@ static int check_dayofweek(char *value, char *reason, size_t size) {
         return 0;
 }
 
-static int check_dhcp_options(char *value, char *reason, size_t size) {
+int schema_check_dhcp_options(char *value, char *reason, size_t size) {
         for (const char *c = value; *c;) {
                 size_t len = strcspn(c, ",");
                 char buf[8];
@@ -835,7 +567,7 @@ bad:
         return fail(reason, size, -EINVAL, "must be DHCP option numbers 128 to 254 separated by commas, e.g. 128,160");
 }
 
-static int check_board(char *value, char *reason, size_t size) {
+int schema_check_board(char *value, char *reason, size_t size) {
         if (*value == '\0')
                 return fail(reason, size, -EINVAL, "must name a board in hw/, e.g. desktop");
         for (const char *c = value; *c; c++)

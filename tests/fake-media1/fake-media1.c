@@ -6,9 +6,9 @@
  * FakeSetFault): create-fails, start-fails, slow-create=MS.
  */
 #include <getopt.h>
-#include <signal.h>
 #include <stdarg.h>
 
+#include "daemon.h"
 #include "fake-media1.h"
 #include "log.h"
 #include "util.h"
@@ -564,26 +564,15 @@ static void fake_done(Fake *f) {
 
 static int run(int argc, char *argv[]) {
         Fake f = {};
-        sigset_t mask;
 
         log_setup("fake-media1");
         int r = parse_argv(&f, argc, argv);
         if (r <= 0)
                 return r;
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        r = sd_event_default(&f.event);
-        if (r >= 0)
-                r = sd_event_add_signal(f.event, NULL, SIGINT, NULL, NULL);
-        if (r >= 0)
-                r = sd_event_add_signal(f.event, NULL, SIGTERM, NULL, NULL);
-        if (r < 0) {
-                log_error_errno(r, "Failed to set up the event loop: %m");
+        r = daemon_event_new(NULL, NULL, &f.event);
+        if (r < 0)
                 goto finish;
-        }
         r = bus_open(f.event, arg_bus, &f.bus);
         if (r < 0)
                 goto finish;
