@@ -4,13 +4,13 @@
  * non-blocking (so a busy device fails instead of hanging the caller), then
  * switches to blocking I/O: reads and writes wait for the device, which is the
  * clock of the audio thread. S16 mono at the requested rate, period as asked,
- * four periods of buffer; "plughw:" or "default" convert for hardware that
- * cannot do that itself. Playback starts when align() queues silence (the
+ * four periods of buffer, both read back as granted; "plughw:" or "default"
+ * convert for hardware that cannot do that itself. Playback starts when align() queues silence (the
  * caller says how much: two periods for a new stream, the old device's queue
  * when it joins a running one), or on the first write; capture starts at open,
  * and align() drops what came before the caller wanted it. Xruns are recovered
  * (playback with two periods of silence) and counted, never fatal. ALSA's null
- * PCM has no clock and says so.
+ * PCM has no clock and says so. Through ALSA's pulse plugin see doc/audio.md.
  */
 #include "audio.h"
 #include "log.h"
@@ -18,6 +18,7 @@
 
 #if HAVE_ALSA
 #include <alsa/asoundlib.h>
+#include <limits.h>
 
 #define ALSA_PERIODS 4
 #define ALSA_PREFILL 2
@@ -26,7 +27,8 @@ struct AudioPcm {
         snd_pcm_t *pcm;
         char *device;
         AudioDirection direction;
-        unsigned period;
+        unsigned period;        /* frames, as granted */
+        size_t buffer;          /* frames, as granted */
         unsigned xruns;
         bool clocked;
 };
@@ -52,8 +54,18 @@ static int set_hw_params(AudioPcm *p, unsigned rate, unsigned period) {
             (r = snd_pcm_hw_params_set_buffer_size_near(p->pcm, hw, &buffer_size)) < 0 ||
             (r = snd_pcm_hw_params(p->pcm, hw)) < 0)
                 return log_error_errno(r, "Failed to configure %s: %s", p->device, snd_strerror(r));
-        if (period_size != period)
-                log_debug("%s: period of %lu frames instead of %u", p->device, (unsigned long) period_size, period);
+        /* what the device granted, not what was asked: avail_min, the prefill and recovery go by it */
+        if ((r = snd_pcm_hw_params_get_period_size(hw, &period_size, NULL)) < 0 ||
+            (r = snd_pcm_hw_params_get_buffer_size(hw, &buffer_size)) < 0)
+                return log_error_errno(r, "Cannot read back the parameters of %s: %s", p->device, snd_strerror(r));
+        if (period_size == 0 || period_size > UINT_MAX / ALSA_PERIODS)
+                return log_error_errno(EINVAL, "%s: unusable period of %lu frames", p->device,
+                                       (unsigned long) period_size);
+        if (period_size != period || buffer_size != (snd_pcm_uframes_t) period * ALSA_PERIODS)
+                log_debug("%s: period of %lu frames, buffer of %lu (asked %u and %u)", p->device,
+                          (unsigned long) period_size, (unsigned long) buffer_size, period, period * ALSA_PERIODS);
+        p->period = (unsigned) period_size;
+        p->buffer = (size_t) buffer_size;
         return 0;
 }
 
@@ -85,7 +97,7 @@ static void alsa_close(AudioPcm *p) {
 static int prefill(AudioPcm *p, size_t n) {
         int16_t silence[1024] = {};
 
-        n = MIN(n, (size_t) p->period * ALSA_PERIODS);
+        n = MIN(n, p->buffer);
         for (size_t done = 0; done < n;) {
                 snd_pcm_sframes_t w = snd_pcm_writei(p->pcm, silence, MIN(n - done, ELEMENTSOF(silence)));
                 if (w == -EAGAIN || w == -EINTR)
@@ -154,7 +166,8 @@ fail:
 static int recover(AudioPcm *p, int error) {
         p->xruns++;
         if (p->xruns == 1 || p->xruns % 100 == 0)
-                log_warning("%s: %s (%u so far), recovering", p->device, snd_strerror(error), p->xruns);
+                log_warning("%s (%s): %s (%u so far), recovering", p->device,
+                            p->direction == AUDIO_PLAYBACK ? "playback" : "capture", snd_strerror(error), p->xruns);
         int r = snd_pcm_recover(p->pcm, error, 1);
         if (r >= 0 && p->direction == AUDIO_CAPTURE)
                 r = snd_pcm_start(p->pcm);

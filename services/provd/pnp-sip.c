@@ -345,12 +345,22 @@ int pnp_sip_format_subscribe(const PnpSubscribe *s, char *buf, size_t size) {
         return out_finish(&o);
 }
 
-static bool has_tag(const char *addr) {
+/* The tag parameter of a From or To value: after the '>' of a name-addr, else of the whole addr-spec. */
+static int tag_find(const char *addr, const char **ret, size_t *ret_n) {
         const char *gt = strrchr(addr, '>');
-        const char *p = gt ? gt : addr;
+        return param_find(gt ?: addr, "tag", ret, ret_n);
+}
+
+bool pnp_sip_tag_is(const char *addr, const char *tag) {
         const char *t;
         size_t n;
-        return param_find(p, "tag", &t, &n) == 0;
+        return tag_find(addr, &t, &n) >= 0 && n == strlen(tag) && strncmp(t, tag, n) == 0;
+}
+
+static bool has_tag(const char *addr) {
+        const char *t;
+        size_t n;
+        return tag_find(addr, &t, &n) >= 0;
 }
 
 int pnp_sip_format_response(const PnpSipMessage *req, unsigned status, const char *phrase, const char *to_tag,

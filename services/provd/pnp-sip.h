@@ -50,6 +50,10 @@ int pnp_sip_parse(const char *data, size_t size, PnpSipMessage *ret);
  * http, https, ftp or tftp URL of printable ASCII. 0, or -EBADMSG. */
 int pnp_sip_notify_url(const PnpSipMessage *m, char *ret, size_t size);
 
+/* True when a From or To value carries exactly this tag: a NOTIFY of our
+ * subscription has our SUBSCRIBE's From tag in its To (RFC 6665, 4.4.1). */
+bool pnp_sip_tag_is(const char *addr, const char *tag);
+
 /* True when the Event header names this package ("ua-profile;..." is "ua-profile"). */
 bool pnp_sip_event_is(const char *event, const char *package);
 

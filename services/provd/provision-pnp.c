@@ -176,13 +176,14 @@ static void pnp_reply(ProvisionPnp *p, const PnpSipMessage *m, unsigned status, 
                 log_debug_errno(errno, "PnP: failed to answer, ignoring: %m");
 }
 
-/* A NOTIFY: in our dialog, of ua-profile, with a URL. 0 when it gave one. */
+/* A NOTIFY: in our dialog (our Call-ID, our From tag as its To tag), of ua-profile, with a URL.
+ * 0 when it gave one. */
 static int pnp_on_notify(ProvisionPnp *p, const PnpSipMessage *m, const struct sockaddr_in *from, char *url,
                          size_t size) {
         char who[INET_ADDRSTRLEN] = "?";
 
         inet_ntop(AF_INET, &from->sin_addr, who, sizeof(who));
-        if (!streq(m->call_id, p->call_id)) {
+        if (!streq(m->call_id, p->call_id) || !pnp_sip_tag_is(m->to, p->tag)) {
                 pnp_reply(p, m, 481, "Subscription Does Not Exist", from);
                 return -ESRCH;
         }
@@ -222,7 +223,8 @@ static int pnp_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 return 0;
         }
         if (!m.request) {
-                if (streq(m.call_id, p->call_id) && !p->answered) {
+                if (m.status >= 200 && streq(m.call_id, p->call_id) && pnp_sip_tag_is(m.from, p->tag) &&
+                    !p->answered) {
                         p->answered = true;
                         log_debug("PnP: SUBSCRIBE answered %u", m.status);
                 }

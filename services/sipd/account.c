@@ -349,7 +349,9 @@ static void ping_send(Account *a) {
         if (r >= 0)
                 r = sip_registration_ping(a->reg, aor, registrar, proxy ?: registrar);
         if (r < 0) {
-                log_warning_errno(r, "Account %u: cannot send a keep-alive, ignoring: %m", a->index);
+                /* -ESTALE: the registration is going (un-REGISTER, shutdown): not worth a warning */
+                log_full_errno(r == -ESTALE ? LOG_DEBUG : LOG_WARNING, r,
+                               "Account %u: cannot send a keep-alive, ignoring: %m", a->index);
                 ping_schedule(a, ping_interval(a));
                 return;
         }
@@ -362,8 +364,10 @@ static int on_ping_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Account *a = userdata;
 
         a->ping = sd_event_source_disable_unref(a->ping);
-        if (!a->reg)
+        if (!a->reg) {
+                ping_stop(a);
                 return 0;
+        }
         if (!a->ping_pending) {
                 ping_send(a);
                 return 0;

@@ -1,18 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Call progress tones, as a desk phone plays them: one owner for the one tone
- * mediad plays (Media1.PlayTone/StopTone), decided over all calls at once each
- * time one of them changes state.
- *
- *   a call is active (talking)         -> "call-waiting" while another call
- *                                         rings in (call_waiting.tone), else none
- *   else an outgoing call rings (180   -> "ringback"
- *        without SDP)
- *   else a call is in progress (dialing, early media, held, being answered)
- *                                      -> "call-waiting" for a ringing incoming
- *                                         call, else the timed tone if any
- *   else an incoming call rings        -> "ring" (the ringer)
- *   else                               -> the timed tone, or none
+ * mediad plays (Media1.PlayTone/StopTone), decided over all calls at once
+ * (call-tones-decide.c) each time one of them changes state.
  *
  * The timed tone: "busy" when an outgoing call gets 486, 600 or 603,
  * "congestion" when it fails otherwise (408, 480, 503, no answer from the
@@ -21,91 +11,35 @@
  * answered ends in silence, whoever hangs up: whether the user still holds
  * the handset is for the user interface to know, not for us.
  *
- * mediad may be absent or refuse: calls go on, and we say so once.
+ * mediad may be absent or refuse: calls go on, and we say so once. When
+ * Media1 gets a new owner (mediad restarted), the tone is asked for again, and
+ * StopTone goes out when sipd exits with a tone playing.
  */
+#include "call-tones.h"
 #include "log.h"
-#include "sipd.h"
 #include "util.h"
 
-typedef enum CallTone {
-        CALL_TONE_NONE,
-        CALL_TONE_RINGBACK,
-        CALL_TONE_RING,
-        CALL_TONE_CALL_WAITING,
-        CALL_TONE_BUSY,
-        CALL_TONE_CONGESTION,
-        _CALL_TONE_MAX,
-} CallTone;
-
 struct CallTones {
+        Manager *manager;
         CallTone playing;               /* what we last asked mediad for */
         CallTone timed;                 /* busy or congestion after a call ended, until timer fires */
         sd_event_source *timer;
+        int owner_match;                /* NameOwnerChanged, for Media1 */
         bool warned;                    /* mediad failed once: later failures are debug messages */
 };
 
-/* Media1's names; NULL: StopTone */
-static const char * const tone_names[_CALL_TONE_MAX] = {
-        [CALL_TONE_NONE] = NULL,
-        [CALL_TONE_RINGBACK] = "ringback",
-        [CALL_TONE_RING] = "ring",
-        [CALL_TONE_CALL_WAITING] = "call-waiting",
-        [CALL_TONE_BUSY] = "busy",
-        [CALL_TONE_CONGESTION] = "congestion",
-};
-
-/* What the calls are doing, for the decision. */
-typedef struct CallSummary {
-        bool talking;                   /* active */
-        bool ringback;                  /* outgoing, the peer rings */
-        bool in_progress;               /* any live call that is not ringing in */
-        bool busy_elsewhere;            /* a live call that is neither held nor ringing in */
-        bool ringing_in;                /* incoming, not answered yet */
-} CallSummary;
-
-static void summarize(Manager *m, CallSummary *ret) {
-        CallSummary s = {};
-
-        for (Call *c = m->calls; c; c = c->next)
-                switch (c->state) {
-                case CALL_ACTIVE:
-                        s.talking = s.in_progress = s.busy_elsewhere = true;
-                        break;
-                case CALL_RINGING:
-                        s.ringback = s.in_progress = s.busy_elsewhere = true;
-                        break;
-                case CALL_DIALING:
-                case CALL_EARLY:
-                        s.in_progress = s.busy_elsewhere = true;
-                        break;
-                case CALL_HELD:
-                        s.in_progress = true;
-                        break;
-                case CALL_INCOMING:
-                        if (c->answer_wanted)
-                                s.in_progress = s.busy_elsewhere = true;
-                        else
-                                s.ringing_in = s.busy_elsewhere = true;
-                        break;
-                case CALL_ENDED:
-                case _CALL_STATE_MAX:
-                        break;
-                }
-        *ret = s;
+static CallToneCall call_tone_call(const Call *c) {
+        return (CallToneCall){ .state = c->state, .direction = c->direction, .answer_wanted = c->answer_wanted };
 }
 
-static CallTone wanted_tone(Manager *m, const CallSummary *s) {
-        CallTone waiting = s->ringing_in && m->settings.call_waiting_tone ? CALL_TONE_CALL_WAITING : CALL_TONE_NONE;
+/* The live calls, as the decision sees them; at most CALLS_MAX objects exist. */
+static size_t collect_calls(Manager *m, CallToneCall calls[static CALLS_MAX]) {
+        size_t n = 0;
 
-        if (s->talking)
-                return waiting;
-        if (s->ringback)
-                return CALL_TONE_RINGBACK;
-        if (s->in_progress)
-                return s->ringing_in ? waiting : m->tones->timed;
-        if (s->ringing_in)
-                return CALL_TONE_RING;
-        return m->tones->timed;
+        for (Call *c = m->calls; c && n < CALLS_MAX; c = c->next)
+                if (call_is_live(c))
+                        calls[n++] = call_tone_call(c);
+        return n;
 }
 
 static void tones_stop_timed(CallTones *t) {
@@ -114,33 +48,63 @@ static void tones_stop_timed(CallTones *t) {
 }
 
 static void tones_send(Manager *m, CallTone tone) {
-        CallTones *t = m->tones;
+        const char *name = call_tone_to_string(tone);
 
-        log_debug("Tone: %s -> %s", strempty(tone_names[t->playing]), strempty(tone_names[tone]));
-        t->playing = tone;
-        int r = media_set_tone(m, tone_names[tone]);
+        log_debug("Tone: %s -> %s", call_tone_to_string(m->tones->playing) ?: "none", name ?: "none");
+        m->tones->playing = tone;
+        int r = media_set_tone(m, name);
         if (r < 0)
                 call_tones_on_reply(m, r, strerror(-r));
+}
+
+/* mediad (re)started: it plays nothing, so ask again for what should play. */
+static void on_name_owner_changed(Bus *bus, DBusMessage *msg, void *userdata) {
+        Manager *m = userdata;
+        const char *name, *old_owner, *new_owner;
+
+        if (!dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &name, DBUS_TYPE_STRING, &old_owner,
+                                   DBUS_TYPE_STRING, &new_owner, DBUS_TYPE_INVALID) ||
+            !streq(name, MEDIA1_NAME) || !*new_owner)
+                return;
+        m->tones->warned = false; /* a new mediad: its first failure is worth a warning again */
+        if (m->tones->playing == CALL_TONE_NONE)
+                return;
+        log_debug("Media1 has a new owner, asking it for the %s tone again", call_tone_to_string(m->tones->playing));
+        tones_send(m, m->tones->playing);
 }
 
 static int tones_ensure(Manager *m) {
         if (m->tones)
                 return 0;
-        m->tones = calloc(1, sizeof(CallTones));
-        return m->tones ? 0 : -ENOMEM;
+        CallTones *t = calloc(1, sizeof(CallTones));
+        if (!t)
+                return -ENOMEM;
+        int r = bus_add_match_signal(m->bus, DBUS_SERVICE_DBUS, DBUS_PATH_DBUS, DBUS_INTERFACE_DBUS,
+                                     "NameOwnerChanged", on_name_owner_changed, m);
+        if (r < 0) {
+                free(t);
+                return r;
+        }
+        t->manager = m;
+        t->owner_match = r;
+        m->tones = t;
+        return 0;
 }
 
 void call_tones_update(Manager *m) {
-        CallSummary s;
+        CallToneCall calls[CALLS_MAX];
 
-        if (tones_ensure(m) < 0) {
-                log_oom();
+        int r = tones_ensure(m);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot follow the call progress tones: %m");
                 return;
         }
-        summarize(m, &s);
-        if (s.busy_elsewhere && m->tones->timed != CALL_TONE_NONE)
-                tones_stop_timed(m->tones); /* a new call takes over */
-        CallTone tone = wanted_tone(m, &s);
+        size_t n = collect_calls(m, calls);
+        if (m->tones->timed != CALL_TONE_NONE && call_tone_timed_ends(calls, n)) {
+                log_debug("A call takes over from the %s tone", call_tone_to_string(m->tones->timed));
+                tones_stop_timed(m->tones);
+        }
+        CallTone tone = call_tone_decide(calls, n, m->tones->timed, m->settings.call_waiting_tone);
         if (tone != m->tones->playing)
                 tones_send(m, tone);
 }
@@ -153,48 +117,36 @@ static int on_timed_end(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* busy, congestion or none for how c ended; see the top of the file. */
-static CallTone timed_tone_for(const Call *c, unsigned status) {
-        if (c->direction != CALL_OUTGOING_DIRECTION ||
-            (c->state != CALL_DIALING && c->state != CALL_RINGING && c->state != CALL_EARLY))
-                return CALL_TONE_NONE;
-        switch (status) {
-        case 486: /* Busy Here */
-        case 600: /* Busy Everywhere */
-        case 603: /* Decline */
-                return CALL_TONE_BUSY;
-        case 487: /* Request Terminated: our own CANCEL */
-                return CALL_TONE_NONE;
-        }
-        return status >= 300 ? CALL_TONE_CONGESTION : CALL_TONE_NONE;
-}
-
 void call_tones_on_end(Call *c, unsigned status) {
         Manager *m = c->manager;
         unsigned delay = m->settings.busy_tone_delay;
 
         if (!call_is_live(c) || m->stopping || tones_ensure(m) < 0)
                 return;
-        CallTone tone = timed_tone_for(c, status);
+        CallToneCall cc = call_tone_call(c);
+        CallTone tone = call_tone_for_end(&cc, status);
         if (tone == CALL_TONE_NONE || delay == 0)
                 return;
         tones_stop_timed(m->tones);
         int r = sd_event_add_time_relative(m->event, &m->tones->timer, CLOCK_MONOTONIC, delay * USEC_PER_SEC, 0,
                                            on_timed_end, m);
         if (r < 0) {
-                log_warning_errno(r, "Call %u: cannot time the %s tone, not playing it: %m", c->id, tone_names[tone]);
+                log_warning_errno(r, "Call %u: cannot time the %s tone, not playing it: %m", c->id,
+                                  call_tone_to_string(tone));
                 return;
         }
         m->tones->timed = tone;
-        log_debug("Call %u: %s tone for %u s", c->id, tone_names[tone], delay);
+        log_debug("Call %u: %s tone for %u s", c->id, call_tone_to_string(tone), delay);
         /* call_end() changes the state next, which plays it (call_tones_update()) */
 }
 
+/* Replies come in the order mediad handled the calls; each only tells how it
+ * went, the state is ours (t->playing), so a late one changes nothing. */
 void call_tones_on_reply(Manager *m, int error, const char *message) {
         if (error >= 0 || !m->tones)
                 return;
         if (m->tones->warned) {
-                log_debug("Media1 did not play the call progress tone: %s", message);
+                log_debug("Media1 did not change the call progress tone: %s", message);
                 return;
         }
         m->tones->warned = true;
@@ -204,6 +156,9 @@ void call_tones_on_reply(Manager *m, int error, const char *message) {
 CallTones *call_tones_free(CallTones *t) {
         if (!t)
                 return NULL;
+        if (t->playing != CALL_TONE_NONE)
+                (void) media_stop_tone_no_reply(t->manager); /* no tone left playing after us */
+        bus_remove_match(t->manager->bus, t->owner_match);
         sd_event_source_disable_unref(t->timer);
         free(t);
         return NULL;

@@ -443,16 +443,32 @@ static void on_tone(Bus *bus, DBusMessage *reply, int error, void *userdata) {
         call_tones_on_reply(userdata, error, error < 0 ? error_text(reply, error) : NULL);
 }
 
-int media_set_tone(Manager *m, const char *tone) {
+static DBusMessage *new_tone_call(const char *tone) {
         DBusMessage *msg = dbus_message_new_method_call(MEDIA1_NAME, MEDIA1_PATH, MEDIA1_IFACE,
                                                         tone ? "PlayTone" : "StopTone");
 
-        if (!msg || (tone && !dbus_message_append_args(msg, DBUS_TYPE_STRING, &tone, DBUS_TYPE_INVALID))) {
-                if (msg)
-                        dbus_message_unref(msg);
-                return -ENOMEM;
+        if (msg && tone && !dbus_message_append_args(msg, DBUS_TYPE_STRING, &tone, DBUS_TYPE_INVALID)) {
+                dbus_message_unref(msg);
+                return NULL;
         }
+        return msg;
+}
+
+int media_set_tone(Manager *m, const char *tone) {
+        DBusMessage *msg = new_tone_call(tone);
+        if (!msg)
+                return -ENOMEM;
         int r = bus_call_async(manager_bus(m), msg, MEDIA_TIMEOUT_MS, on_tone, m);
+        dbus_message_unref(msg);
+        return r;
+}
+
+int media_stop_tone_no_reply(Manager *m) {
+        DBusMessage *msg = new_tone_call(NULL);
+        if (!msg)
+                return -ENOMEM;
+        dbus_message_set_no_reply(msg, true);
+        int r = bus_send(manager_bus(m), msg);
         dbus_message_unref(msg);
         return r;
 }

@@ -48,6 +48,8 @@ int media_stream_hold(Manager *m, unsigned call_id, const char *stream, SdpDirec
 int media_stream_stop(Manager *m, const char *stream);
 /* Media1.PlayTone(tone), or StopTone() when tone is NULL; call_tones_on_reply() hears how it went. */
 int media_set_tone(Manager *m, const char *tone);
+/* StopTone() without waiting for the reply: on the way out, when nobody would hear it. */
+int media_stop_tone_no_reply(Manager *m);
 
 /* The remote parameters of Stream.Start as an a{sv} (exposed for tests). */
 int media_append_remote(DBusMessageIter *iter, const SdpNegotiated *n);

@@ -15,6 +15,10 @@
  * (so a registrar given by host name works, and so does one behind the
  * outbound proxy that answered), or the configured server or outbound proxy
  * when given as a numeric address.
+ *
+ * A registrar may send many (one per account, retransmissions, a flood): one
+ * asked for less than CHECK_SYNC_INTERVAL_USEC after the last one that reached
+ * provd is answered 200 and folded into that one.
  */
 #include <arpa/inet.h>
 #include <strings.h>
@@ -27,6 +31,7 @@
 #define PROVISION1_PATH "/org/deskphone/Provision1"
 #define PROVISION1_IFACE "org.deskphone.Provision1"
 #define START_TIMEOUT_MS 10000
+#define CHECK_SYNC_INTERVAL_USEC (30ULL * 1000000ULL) /* at most one run per this, however many NOTIFYs */
 
 typedef union Address {
         struct in_addr v4;
@@ -133,14 +138,19 @@ unsigned notify_on_request(Manager *m, const SipNotify *n) {
                 log_notice("Refusing NOTIFY check-sync from %s: sip.notify_reboot_enable = 2", n->source);
                 return 403;
         }
+        uint64_t now = now_usec();
+        if (m->check_sync_pending || (m->check_sync_last > 0 && now < m->check_sync_last + CHECK_SYNC_INTERVAL_USEC)) {
+                log_debug("NOTIFY check-sync from %s: provisioning was asked for less than %llu s ago", n->source,
+                          CHECK_SYNC_INTERVAL_USEC / 1000000ULL);
+                return 200; /* the run asked for a moment ago is the one */
+        }
         log_info("NOTIFY check-sync%s from the registrar of account %u (%s): provisioning now",
                  n->reboot ? ";reboot=true (no reboot needed)" : "", a->index, n->source);
-        if (m->check_sync_pending)
-                return 200; /* the run asked for a moment ago is the one */
         int r = start_provisioning(m);
         if (r < 0) {
                 log_warning_errno(r, "check-sync: cannot ask provd to provision: %m");
                 return 500;
         }
+        m->check_sync_last = now;
         return 200;
 }

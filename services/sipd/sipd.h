@@ -191,6 +191,7 @@ struct Manager {
         sd_event_source *stop_timer;
         CallTones *tones;               /* call-tones.c; NULL until the first call */
         bool check_sync_pending;        /* notify.c: Provision1.Start asked, not answered */
+        uint64_t check_sync_last;       /* notify.c: when it was last asked (CLOCK_MONOTONIC µs), 0 never */
 
         /* SIP over TLS (security.c) */
         Certificates *certs;            /* provd's custom CAs and device certificate */

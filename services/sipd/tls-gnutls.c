@@ -27,6 +27,7 @@
 #define TLS_HANDSHAKE_TIMEOUT_MS 10000  /* a peer that never finishes the handshake */
 #define TLS_MAX_SESSIONS 256            /* connections at once, both directions */
 #define TLS_RETRIES 16                  /* non-fatal GnuTLS results (warning alerts) in a row */
+#define TLS_TRUST_IDLE_USEC (30ULL * 1000000ULL) /* trusted CAs freed after this long unused */
 #define TLS_PRIORITY "-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" /* appended to the system's default */
 
 /* sofia_sip_has_tls points here: says who does TLS. */
@@ -124,6 +125,9 @@ static int context_new(const SipTlsConfig *c, TlsContext **ret) {
         r = tls_verifier_new(&c->policy, &ctx->verifier);
         if (r < 0)
                 return r;
+        r = tls_verifier_release_when_idle(ctx->verifier, NULL, TLS_TRUST_IDLE_USEC);
+        if (r < 0)
+                log_warning_errno(r, "Cannot set up the release of unused CAs, keeping them once loaded: %m");
         if (gnutls_certificate_allocate_credentials(&ctx->client_cred) < 0)
                 return -ENOMEM;
         gnutls_certificate_set_verify_function(ctx->client_cred, verify_server);
@@ -162,11 +166,14 @@ int sip_tls_configure(const SipTlsConfig *config) {
                 return r;
         if (!config->policy.trust_certificates)
                 log_warning("static.security.trust_certificates=0: TLS servers are not authenticated");
-        else if (tls_verifier_n_trusted(ctx->verifier) == 0)
+        else if (config->policy.ca_cert == TLS_CA_CUSTOM && tls_verifier_n_trusted(ctx->verifier) == 0)
                 log_warning("No trusted CA (static.security.ca_cert=%u): every TLS server will be refused",
                             config->policy.ca_cert);
-        log_info("SIP TLS: %u trusted CAs, name check %s, device certificate %s%s",
-                 tls_verifier_n_trusted(ctx->verifier), config->policy.cn_validation ? "on" : "off",
+        /* The system CAs are only loaded when a certificate is checked (tls-verify.h). */
+        log_info("SIP TLS: CAs %s, name check %s, device certificate %s%s",
+                 config->policy.ca_cert == TLS_CA_CUSTOM ? "custom" :
+                 config->policy.ca_cert == TLS_CA_SYSTEM ? "system" : "system and custom",
+                 config->policy.cn_validation ? "on" : "off",
                  ctx->server_cred ? "loaded" : "none",
                  ctx->server_cred && config->client_cert ? " (mutual TLS)" : "");
         context_unref(current);
@@ -692,7 +699,7 @@ int tls_connect(su_root_magic_t *magic, su_wait_t *w, tport_t *tp) {
                 return 0;
         }
         /* Only we set it, after checking the layout: from now on, the ordinary transport. */
-        if (sofia_tport_connected(tp))
+        if (tport_is_connected(tp))
                 return tport_wakeup(magic, w, tp);
 
         tls = session_find(w->fd);
@@ -709,7 +716,7 @@ int tls_connect(su_root_magic_t *magic, su_wait_t *w, tport_t *tp) {
                 }
                 tls->layout_checked = true;
         }
-        if (sofia_tport_closed(tp))
+        if (tport_is_closed(tp))
                 return 0;
         if (!tls->handshake_started && handshake_start(tls, tp) < 0) {
                 snprintf(tls->reason, sizeof tls->reason, "out of memory");

@@ -278,14 +278,6 @@ su_root_t *sofia_tport_root(tport_t *tp) {
         return ((SofiaTport *) tp)->tp_master->mr_root;
 }
 
-bool sofia_tport_closed(tport_t *tp) {
-        return ((SofiaTport *) tp)->tp_closed;
-}
-
-bool sofia_tport_connected(tport_t *tp) {
-        return ((SofiaTport *) tp)->tp_is_connected;
-}
-
 void sofia_tport_set_connected(tport_t *tp, bool verified) {
         SofiaTport *t = (SofiaTport *) tp;
 

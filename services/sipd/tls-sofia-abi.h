@@ -74,9 +74,7 @@ bool sofia_tport_layout_ok(su_root_magic_t *magic, su_wait_t *w, tport_t *tp);
 
 su_socket_t sofia_tport_socket(tport_t *tp);
 su_root_t *sofia_tport_root(tport_t *tp);
-bool sofia_tport_closed(tport_t *tp);
-/* tp_is_connected: set by us once our handshake is done. */
-bool sofia_tport_connected(tport_t *tp);
+/* tp_is_connected (tport_is_connected() reads it): set by us once our handshake is done. */
 void sofia_tport_set_connected(tport_t *tp, bool verified);
 /* tp_events, and the socket's registration with sofia's root */
 void sofia_tport_set_events(tport_t *tp, int events);

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <strings.h>
 #include <sys/stat.h>
+
+#include <inttypes.h>
 
 #include "log.h"
 #include "tls-verify.h"
@@ -12,10 +15,28 @@
 
 #define NAME_MAX_LEN 255 /* a DNS name, and anything we copy out of a certificate */
 
+/*
+ * The system store is large (Debian: about 140 CAs, some 26 KiB of heap each),
+ * and most phones never verify a certificate. So the trusted set is built when
+ * a chain must be checked against it, not before, and, once release_when_idle
+ * is set, dropped again when no chain has been checked for a while. What it is
+ * built from (file names, provd's PEM blobs) is copied at creation.
+ */
 struct TlsVerifier {
         TlsPolicy policy;
-        gnutls_x509_trust_list_t trust;
-        unsigned n_trusted;
+        char *system_ca_file;
+        char *custom_ca_dir;
+        gnutls_datum_t *custom_cas;
+        size_t n_custom_cas;
+
+        gnutls_x509_trust_list_t trust;         /* NULL: not loaded now */
+        unsigned n_trusted;                     /* in the set last loaded */
+        bool counted;                           /* n_trusted known */
+        bool warned;                            /* load failures logged once */
+        unsigned n_loads;
+
+        sd_event_source *idle;                  /* NULL: the set stays once loaded */
+        uint64_t idle_usec;
 };
 
 static const char * const result_table[_TLS_VERIFY_RESULT_MAX] = {
@@ -305,10 +326,16 @@ static TlsVerifyResult check_chain_times(gnutls_x509_crt_t *crts, size_t n, time
         return TLS_VERIFY_OK;
 }
 
-static TlsVerifyResult check_trust(const TlsVerifier *v, gnutls_x509_crt_t *crts, size_t n, time_t now) {
+static int trust_load(TlsVerifier *v);
+static void trust_touch(TlsVerifier *v);
+
+static TlsVerifyResult check_trust(TlsVerifier *v, gnutls_x509_crt_t *crts, size_t n, time_t now) {
         unsigned status = 0;
         int r;
 
+        if (trust_load(v) < 0)
+                return TLS_VERIFY_INVALID;
+        trust_touch(v);
         r = gnutls_x509_trust_list_verify_crt2(v->trust, crts, n, NULL, 0,
                                                GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
                                                GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS,
@@ -320,7 +347,7 @@ static TlsVerifyResult check_trust(const TlsVerifier *v, gnutls_x509_crt_t *crts
         return check_chain_times(crts, n, now);
 }
 
-TlsVerifyResult tls_verifier_check(const TlsVerifier *v, const gnutls_datum_t *chain, size_t n_chain,
+TlsVerifyResult tls_verifier_check(TlsVerifier *v, const gnutls_datum_t *chain, size_t n_chain,
                                    const char *host, time_t now) {
         gnutls_x509_crt_t crts[TLS_VERIFY_MAX_CHAIN];
         TlsVerifyResult r = TLS_VERIFY_OK;
@@ -345,7 +372,7 @@ TlsVerifyResult tls_verifier_check(const TlsVerifier *v, const gnutls_datum_t *c
 
 /* ---- the trusted set ---- */
 
-static unsigned add_system(gnutls_x509_trust_list_t tl, const char *file) {
+static unsigned add_system(gnutls_x509_trust_list_t tl, const char *file, bool quiet) {
         int r;
 
         if (file)
@@ -353,14 +380,15 @@ static unsigned add_system(gnutls_x509_trust_list_t tl, const char *file) {
         else
                 r = gnutls_x509_trust_list_add_system_trust(tl, 0, 0);
         if (r < 0) {
-                log_warning("Cannot load the system CAs%s%s: %s, ignoring",
-                            file ? " from " : "", strempty(file), gnutls_strerror(r));
+                if (!quiet)
+                        log_warning("Cannot load the system CAs%s%s: %s, ignoring",
+                                    file ? " from " : "", strempty(file), gnutls_strerror(r));
                 return 0;
         }
         return (unsigned) r;
 }
 
-static unsigned add_custom(gnutls_x509_trust_list_t tl, const char *dir) {
+static unsigned add_custom(gnutls_x509_trust_list_t tl, const char *dir, bool quiet) {
         struct stat st;
         int r;
 
@@ -368,22 +396,24 @@ static unsigned add_custom(gnutls_x509_trust_list_t tl, const char *dir) {
                 return 0;
         r = gnutls_x509_trust_list_add_trust_dir(tl, dir, NULL, GNUTLS_X509_FMT_PEM, 0, 0);
         if (r < 0) {
-                log_warning("Cannot load the custom CAs in %s: %s, ignoring", dir, gnutls_strerror(r));
+                if (!quiet)
+                        log_warning("Cannot load the custom CAs in %s: %s, ignoring", dir, gnutls_strerror(r));
                 return 0;
         }
         /* CRLs from the same directory, if a trusted CA signed them (files that are
          * not CRLs are skipped). */
-        if (gnutls_x509_trust_list_add_trust_dir(tl, NULL, dir, GNUTLS_X509_FMT_PEM, GNUTLS_TL_VERIFY_CRL, 0) < 0)
+        if (gnutls_x509_trust_list_add_trust_dir(tl, NULL, dir, GNUTLS_X509_FMT_PEM, GNUTLS_TL_VERIFY_CRL, 0) < 0 &&
+            !quiet)
                 log_warning("Cannot load the CRLs in %s, ignoring", dir);
         return (unsigned) r;
 }
 
-static unsigned add_custom_mem(gnutls_x509_trust_list_t tl, const gnutls_datum_t *cas, size_t n) {
+static unsigned add_custom_mem(gnutls_x509_trust_list_t tl, const gnutls_datum_t *cas, size_t n, bool quiet) {
         unsigned added = 0;
 
         for (size_t i = 0; i < n; i++) {
                 int r = gnutls_x509_trust_list_add_trust_mem(tl, &cas[i], NULL, GNUTLS_X509_FMT_PEM, 0, 0);
-                if (r < 0)
+                if (r < 0 && !quiet)
                         log_warning("Cannot load custom CA %zu: %s, ignoring", i + 1, gnutls_strerror(r));
                 else
                         added += (unsigned) r;
@@ -391,8 +421,116 @@ static unsigned add_custom_mem(gnutls_x509_trust_list_t tl, const gnutls_datum_t
         return added;
 }
 
+static bool wants_system(const TlsVerifier *v) {
+        return v->policy.ca_cert == TLS_CA_SYSTEM || v->policy.ca_cert == TLS_CA_BOTH;
+}
+
+static bool wants_custom(const TlsVerifier *v) {
+        return v->policy.ca_cert == TLS_CA_CUSTOM || v->policy.ca_cert == TLS_CA_BOTH;
+}
+
+/* Builds the trusted set if it is not loaded. Sources that cannot be read are
+ * logged the first time and skipped, as before. */
+static int trust_load(TlsVerifier *v) {
+        gnutls_x509_trust_list_t tl;
+        unsigned n = 0;
+
+        if (v->trust)
+                return 0;
+        if (gnutls_x509_trust_list_init(&tl, 0) < 0)
+                return -ENOMEM;
+        if (wants_system(v))
+                n += add_system(tl, v->system_ca_file, v->warned);
+        if (wants_custom(v))
+                n += add_custom(tl, v->custom_ca_dir, v->warned) +
+                     add_custom_mem(tl, v->custom_cas, v->n_custom_cas, v->warned);
+        v->trust = tl;
+        v->n_trusted = n;
+        v->counted = v->warned = true;
+        v->n_loads++;
+        log_debug("TLS: loaded %u trusted CAs", n);
+        return 0;
+}
+
+static void trust_release(TlsVerifier *v) {
+        if (!v->trust)
+                return;
+        gnutls_x509_trust_list_deinit(v->trust, 1);
+        v->trust = NULL;
+        /* The CA list is most of the heap it leaves free: give it back now. */
+        (void) malloc_trim(0);
+        log_debug("TLS: released the trusted CAs, unused for %" PRIu64 " s", v->idle_usec / 1000000);
+}
+
+static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
+        trust_release(userdata);
+        return 0;
+}
+
+/* A chain was just checked: the set stays for idle_usec more. */
+static void trust_touch(TlsVerifier *v) {
+        uint64_t now;
+        int r;
+
+        if (!v->idle)
+                return;
+        r = sd_event_now(sd_event_source_get_event(v->idle), CLOCK_MONOTONIC, &now);
+        if (r >= 0)
+                r = sd_event_source_set_time(v->idle, now + v->idle_usec);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(v->idle, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_warning_errno(r, "Cannot arm the timer that releases the trusted CAs, keeping them: %m");
+}
+
+int tls_verifier_release_when_idle(TlsVerifier *v, sd_event *e, uint64_t idle_usec) {
+        _cleanup_(sd_event_unrefp) sd_event *def = NULL;
+        int r;
+
+        if (!e) {
+                r = sd_event_default(&def);
+                if (r < 0)
+                        return r;
+                e = def;
+        }
+        v->idle = sd_event_source_disable_unref(v->idle);
+        r = sd_event_add_time(e, &v->idle, CLOCK_MONOTONIC, UINT64_MAX, 0, on_idle, v);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(v->idle, "tls-trust-idle");
+        v->idle_usec = idle_usec;
+        if (v->trust)
+                trust_touch(v);
+        return 0;
+}
+
+static int copy_policy_sources(TlsVerifier *v, const TlsPolicy *policy) {
+        if (policy->system_ca_file && !(v->system_ca_file = strdup(policy->system_ca_file)))
+                return -ENOMEM;
+        if (policy->custom_ca_dir && !(v->custom_ca_dir = strdup(policy->custom_ca_dir)))
+                return -ENOMEM;
+        if (policy->n_custom_cas == 0)
+                return 0;
+        v->custom_cas = calloc(policy->n_custom_cas, sizeof(gnutls_datum_t));
+        if (!v->custom_cas)
+                return -ENOMEM;
+        for (size_t i = 0; i < policy->n_custom_cas; i++) {
+                const gnutls_datum_t *d = &policy->custom_cas[i];
+
+                v->custom_cas[i].data = malloc(MAX(d->size, 1u));
+                if (!v->custom_cas[i].data)
+                        return -ENOMEM;
+                if (d->size > 0)
+                        memcpy(v->custom_cas[i].data, d->data, d->size);
+                v->custom_cas[i].size = d->size;
+                v->n_custom_cas = i + 1;
+        }
+        return 0;
+}
+
 int tls_verifier_new(const TlsPolicy *policy, TlsVerifier **ret) {
         TlsVerifier *v;
+        int r;
 
         if (!policy || policy->ca_cert >= _TLS_CA_MAX)
                 return -EINVAL;
@@ -404,30 +542,43 @@ int tls_verifier_new(const TlsPolicy *policy, TlsVerifier **ret) {
                 .ca_cert = policy->ca_cert,
                 .cn_validation = policy->cn_validation,
         };
-        if (gnutls_x509_trust_list_init(&v->trust, 0) < 0) {
-                free(v);
-                return -ENOMEM;
+        r = copy_policy_sources(v, policy);
+        if (r < 0) {
+                tls_verifier_free(v);
+                return r;
         }
-        if (policy->ca_cert == TLS_CA_SYSTEM || policy->ca_cert == TLS_CA_BOTH)
-                v->n_trusted += add_system(v->trust, policy->system_ca_file);
-        if (policy->ca_cert == TLS_CA_CUSTOM || policy->ca_cert == TLS_CA_BOTH)
-                v->n_trusted += add_custom(v->trust, policy->custom_ca_dir) +
-                                add_custom_mem(v->trust, policy->custom_cas, policy->n_custom_cas);
-
         *ret = v;
         return 0;
 }
 
 TlsVerifier *tls_verifier_free(TlsVerifier *v) {
-        if (v) {
+        if (!v)
+                return NULL;
+        v->idle = sd_event_source_disable_unref(v->idle);
+        if (v->trust)
                 gnutls_x509_trust_list_deinit(v->trust, 1);
-                free(v);
-        }
+        for (size_t i = 0; i < v->n_custom_cas; i++)
+                free(v->custom_cas[i].data);
+        free(v->custom_cas);
+        free(v->system_ca_file);
+        free(v->custom_ca_dir);
+        free(v);
         return NULL;
 }
 
-unsigned tls_verifier_n_trusted(const TlsVerifier *v) {
+unsigned tls_verifier_n_trusted(TlsVerifier *v) {
+        /* Counting means loading: with an idle release, the set goes again at once. */
+        if (!v->counted && trust_load(v) >= 0 && v->idle)
+                trust_release(v);
         return v->n_trusted;
+}
+
+bool tls_verifier_loaded(const TlsVerifier *v) {
+        return v->trust;
+}
+
+unsigned tls_verifier_n_loads(const TlsVerifier *v) {
+        return v->n_loads;
 }
 
 const TlsPolicy *tls_verifier_policy(const TlsVerifier *v) {

@@ -8,6 +8,7 @@
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <systemd/sd-event.h>
 
 /*
  * Certificate verification policy for SIP over TLS, from the Yealink keys:
@@ -16,9 +17,11 @@
  *   static.security.ca_cert             the trusted set: 0 system CAs, 1 custom, 2 both
  *   static.security.cn_validation       the server's name must match its certificate
  *
- * Pure: no loop, no sofia, no global state. Reads the CA files once when a
- * TlsVerifier is made; checking a chain does no I/O and takes the time as an
- * argument, so tests can ask "what about next year".
+ * No sofia, no global state. The trusted set is built from the CA sources (copied
+ * when a TlsVerifier is made) the first time a chain must be checked against it,
+ * and kept; with tls_verifier_release_when_idle() it is freed again (and the heap
+ * trimmed) after a while without checks, and rebuilt by the next one. Checking a
+ * chain takes the time as an argument, so tests can ask "what about next year".
  *
  * Name matching (cn_validation) follows RFC 6125 with the stricter rules of
  * RFC 9525 and the CA/Browser Forum:
@@ -82,17 +85,25 @@ const char *tls_verify_result_to_string(TlsVerifyResult r);
 
 typedef struct TlsVerifier TlsVerifier;
 
-/* Loads the trusted set the policy names. A CA source that cannot be read is
- * logged and skipped (the set may end up empty: then nothing is trusted). */
+/* Copies the CA sources the policy names; loads nothing yet. When the set is
+ * built, a CA source that cannot be read is logged (once) and skipped (the set
+ * may end up empty: then nothing is trusted). */
 int tls_verifier_new(const TlsPolicy *policy, TlsVerifier **ret);
 TlsVerifier *tls_verifier_free(TlsVerifier *v);
-/* Number of trusted CAs loaded (for logs). */
-unsigned tls_verifier_n_trusted(const TlsVerifier *v);
+/* Free the trusted set idle_usec after the last chain checked against it, on a
+ * timer of e (NULL: the thread's default loop). Without this, it stays loaded. */
+int tls_verifier_release_when_idle(TlsVerifier *v, sd_event *e, uint64_t idle_usec);
+/* Number of trusted CAs (for logs). Builds the set if it never was (then, with an
+ * idle release, frees it at once): costly with the system store. */
+unsigned tls_verifier_n_trusted(TlsVerifier *v);
+/* For tests: is the set in memory now, how many times was it built. */
+bool tls_verifier_loaded(const TlsVerifier *v);
+unsigned tls_verifier_n_loads(const TlsVerifier *v);
 const TlsPolicy *tls_verifier_policy(const TlsVerifier *v); /* strings not kept: NULL */
 
 /* The chain a server presented (DER, leaf first), for a connection to host (the
  * name or address we connected to, as in the URI), at time now. */
-TlsVerifyResult tls_verifier_check(const TlsVerifier *v, const gnutls_datum_t *chain, size_t n_chain,
+TlsVerifyResult tls_verifier_check(TlsVerifier *v, const gnutls_datum_t *chain, size_t n_chain,
                                    const char *host, time_t now);
 
 /* The pieces, for tests. */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pnp-sip.h"
 
@@ -17,6 +18,15 @@
 static void check_field(const char *s, size_t size) {
         if (strnlen(s, size) >= size)
                 abort();
+}
+
+/* Only http, https, ftp and tftp, with something after "://". */
+static bool url_scheme_ok(const char *url) {
+        static const char * const schemes[] = { "http://", "https://", "ftp://", "tftp://" };
+        for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+                if (strncasecmp(url, schemes[i], strlen(schemes[i])) == 0 && url[strlen(schemes[i])])
+                        return true;
+        return false;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -38,8 +48,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (m.n_via == 0 || m.n_via > PNP_SIP_VIAS_MAX || m.body_size > PNP_SIP_BODY_MAX ||
             strlen(m.body) != m.body_size || (!m.request && (m.status < 100 || m.status > 699)))
                 abort();
-        if (pnp_sip_notify_url(&m, url, sizeof(url)) >= 0 && (strlen(url) == 0 || strpbrk(url, " \r\n\"")))
+        if (pnp_sip_notify_url(&m, url, sizeof(url)) >= 0 &&
+            (strpbrk(url, " \r\n\"<>") || !url_scheme_ok(url)))
                 abort();
+        (void) pnp_sip_tag_is(m.to, "tag1");
         (void) pnp_sip_event_is(m.event, "ua-profile");
         r = pnp_sip_format_response(&m, 200, "OK", "tag1", buf, sizeof(buf));
         if (r < 0 || (size_t) r >= sizeof(buf))

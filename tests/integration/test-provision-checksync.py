@@ -66,6 +66,14 @@ def _notify_once(t, phone, event, source):
     return 0, sipp
 
 
+def expect_nothing_fetched(phone, http):
+    """No run came of the refused NOTIFYs: a Start of our own afterwards (which
+    waits for one in progress) is the only one that fetches."""
+    phone.ctl_ok("provision", "--wait")
+    paths = http.paths()
+    expect(paths.count(f"/{TEST_MAC}.boot") == 1, f"the refused NOTIFYs must not fetch anything: {paths}")
+
+
 @tap.case("/provision/check-sync/provisions")
 def _(t):
     phone, http = registered_phone(t)
@@ -89,10 +97,7 @@ def _(t):
 def _(t):
     phone, http = registered_phone(t, {"sip.notify_reboot_enable": 2})
     expect(notify(t, phone) == 403, "with sip.notify_reboot_enable = 2 check-sync must be refused (403)")
-    # a Start of our own afterwards shows nothing was queued in between
-    phone.ctl_ok("provision", "--wait")
-    paths = http.paths()
-    expect(paths.count(f"/{TEST_MAC}.boot") == 1, f"the refused NOTIFY must not fetch anything: {paths}")
+    expect_nothing_fetched(phone, http)
 
 
 @tap.case("/provision/check-sync/refused-from-elsewhere")
@@ -100,8 +105,23 @@ def _(t):
     phone, http = registered_phone(t)
     expect(notify(t, phone, source="127.0.0.2") == 403, "a NOTIFY not from the registrar must be refused (403)")
     expect(notify(t, phone, event="ua-profile") == 489, "another event package: 489")
-    expect(http.paths() == [], f"nothing may be fetched: {http.paths()}")
     expect(provision_prop(phone, "LastResult") == "", "no run may have happened")
+    expect_nothing_fetched(phone, http)
+
+
+@tap.case("/provision/check-sync/rate-limited")
+def _(t):
+    # a registrar repeating itself: the second NOTIFY, after the first one's run
+    # ended, is answered 200 and starts nothing
+    phone, http = registered_phone(t)
+    expect(notify(t, phone) == 200, "check-sync from the registrar must be answered 200")
+    phone.wait("provision", "LastResult", "success")
+    expect(notify(t, phone) == 200, "a repeated check-sync is answered 200 too")
+    # ours goes after anything sipd asked for (which it did before answering 200)
+    phone.ctl_ok("provision", "--wait")
+    with open(phone.log_path, errors="replace") as log:
+        asked = log.read().count("Provisioning asked for: check-sync")
+    expect(asked == 1, f"sipd must ask provd once, not {asked} times")
 
 
 if __name__ == "__main__":

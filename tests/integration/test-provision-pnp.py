@@ -42,6 +42,10 @@ def setup_namespace():
         tap.skip_all("needs root for a network namespace of its own")
     if os.environ.get(NETNS_ENV) != "1":
         tap.skip_all("not in the test's network namespace")
+    # the variable alone proves nothing (it may come from outside): unshare execs us, so our
+    # parent is the process that made the namespace, and must be in another one
+    if os.readlink("/proc/self/ns/net") == os.readlink(f"/proc/{os.getppid()}/ns/net"):
+        raise SystemExit("refusing to run: not in a network namespace of this test's own")
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
     names = [line.split(":")[1].strip() for line in links.splitlines()]
     if names != ["lo"]:
@@ -183,14 +187,32 @@ def _(t):
             b"NOTIFY sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKy\r\nFrom: <sip:a@b>;tag=1\r\n"
             b"To: <sip:c@d>\r\nCall-ID: CALLID\r\nCSeq: 2 NOTIFY\r\nEvent: ua-profile\r\n"
             b"Content-Type: application/url\r\nContent-Length: 9999\r\n\r\nhttp://x/",
+            # our Call-ID, seen by everyone on the LAN, but not our From tag as its To tag
+            b"NOTIFY sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKz\r\nFrom: <sip:a@b>;tag=1\r\n"
+            b"To: <sip:c@d>;tag=forged\r\nCall-ID: CALLID\r\nCSeq: 3 NOTIFY\r\nEvent: ua-profile\r\n"
+            b"Content-Type: application/url\r\nContent-Length: 22\r\n\r\nhttp://evil.invalid/\r\n",
             b"NOTIFY sip:x@127.0.0.1 SIP/2.0\r\n" + b"X: " + b"a" * 5000 + b"\r\n\r\n"]
     pnp = t.add(PnpServer(http.url, before=junk))
     phone = pnp_phone(t)
     phone.wait("provision", "LastResult", "success")
-    answers = pnp.wait_answers(2)
-    expect(answers[0].startswith("SIP/2.0 481 "), f"a NOTIFY of another dialog must get 481: {answers}")
+    answers = pnp.wait_answers(3)
+    expect(all(a.startswith("SIP/2.0 481 ") for a in answers[:2]),
+           f"a NOTIFY of another dialog (Call-ID, To tag) must get 481: {answers}")
     expect(any(a.startswith("SIP/2.0 200 ") for a in answers), f"the good NOTIFY must get 200: {answers}")
     expect(provision_prop(phone, "Server") == http.url, "provisioned from the PnP server")
+
+
+@tap.case("/provision/pnp/off-sends-nothing")
+def _(t):
+    # with PnP on, the power-on run waits for the discovery, which the server
+    # would have seen (and answered) first
+    static = served(t, "FromStatic")
+    pnp = t.add(PnpServer(static.url + "pnp/"))
+    phone = pnp_phone(t, {"static.auto_provision.pnp_enable": 0, "static.auto_provision.server.url": static.url})
+    phone.wait("provision", "LastResult", "success")
+    expect(provision_prop(phone, "Server") == static.url, f"Server: {provision_prop(phone, 'Server')}")
+    with pnp.lock:
+        expect(pnp.subscribes == [], f"pnp_enable = 0 must send no SUBSCRIBE: {pnp.subscribes}")
 
 
 @tap.case("/provision/pnp/no-server-falls-back")

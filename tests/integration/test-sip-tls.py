@@ -580,10 +580,22 @@ def stream_port(phone):
     return next(iter(streams.values()))["LocalPort"]
 
 
+def audio_flows(phone, packets, timeout=10):
+    """Until the phone's stream received `packets` more RTP packets (20 ms
+    each; the statistics are updated once a second): a capture's length,
+    measured rather than slept."""
+    def received():
+        return next(iter(phone.objects("stream/").values()))["PacketsReceived"]
+    start = received()
+    wait_until(lambda: received() >= start + packets, timeout, f"{packets} RTP packets at {phone.name}",
+               interval=0.2)
+
+
 def media_call(t, a, b, b_call, encryption):
     """alice calls bob through Kamailio, bob answers, the media is captured on
-    lo (their two RTP ports only: other tests run on lo too) for 2.5 s, alice
-    hangs up. The RTP payloads seen, or None when tshark cannot capture here."""
+    lo (their two RTP ports only: other tests run on lo too) while bob
+    receives 125 packets (2.5 s), alice hangs up. The RTP payloads seen, or
+    None when tshark cannot capture here."""
     call = dial(a, "bob")
     b.wait(b_call, "State", "incoming", timeout=10)
     b.ctl_ok("answer", b_call)
@@ -591,7 +603,7 @@ def media_call(t, a, b, b_call, encryption):
     a.wait(call, "MediaEncryption", encryption, timeout=10)
     b.wait(b_call, "MediaEncryption", encryption, timeout=10)
     cap = Capture.start(t, [stream_port(a), stream_port(b)])
-    time.sleep(2.5)
+    audio_flows(b, 125)
     seen = payloads(cap.stop()) if cap else None
     a.ctl_ok("hangup", call)
     a.wait(call, "State", "ended", timeout=10)
@@ -692,7 +704,7 @@ def baresip_call_checks(t, phone, bs, call, baresip_hangs_up):
     phone.wait(call, "State", "active", timeout=10)
     phone.wait(call, "MediaEncryption", "srtp", timeout=10)
     cap = Capture.start(t, [stream_port(phone), bs.rtp_port])
-    time.sleep(3)  # the call's length: audio flows meanwhile
+    audio_flows(phone, 150)  # the call's length
     seen = payloads(cap.stop()) if cap else None
     s = next(iter(phone.objects("stream/").values()))
     t.tap._diag(f"phone: {s['Encryption']}, {s['PacketsReceived']} received, {s['PacketsLost']} lost, "

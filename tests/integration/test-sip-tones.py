@@ -17,6 +17,7 @@ import math
 import os
 import re
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -337,6 +338,29 @@ def _(t):
     a.wait(call, "State", "ended")
     uas.expect_success()
     expect(w.settle(0.5) == ["ringback", ""], f"alice's tones: {w.values()}")
+
+
+@tap.case("/sip/tones/mediad-restart")
+def _(t):
+    # mediad crashes while the ringer plays; deskphone-session starts it again,
+    # knowing of no tone: sipd sees Media1's new owner and asks for the ringer again
+    built("mediad")
+    a = start_phone(t, "alice")
+    w = watch(t, a)
+    uac = t.sipp("uac-cancel", remote=f"{LOOPBACK}:{a.sip_port}", service="alice", pause_ms=8000).start()
+    w.wait_for(["ring"])
+    n = len(w.changes)
+    pid = a.call("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                 "GetConnectionUnixProcessID", "s", "org.deskphone.Media1")[0]
+    os.kill(pid, signal.SIGKILL)
+    if not w._read_until(lambda: len(w.changes) > n and w.values()[-1] == "ring", 15):
+        raise TestFailure(f"the restarted mediad does not ring: tones {w.values()}")
+    expect(a.prop("/org/deskphone/Media1", "org.deskphone.Media1", "Tone", "org.deskphone.Media1") == "ring",
+           "the restarted mediad's Tone is not ring")
+    uac.expect_success()
+    w.wait_for([""])
+    expect(a.prop("/org/deskphone/Media1", "org.deskphone.Media1", "Tone", "org.deskphone.Media1") == "",
+           "a tone plays after the caller gave up")
 
 
 @tap.case("/sip/tones/no-tone-service")

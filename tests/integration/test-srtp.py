@@ -545,7 +545,7 @@ def _(t):
     b.wait("call/1", "MediaEncryption", "srtp")
     ports = [s["LocalPort"] for s in (stream(a)[1], stream(b)[1])]
     cap = Capture.start(t, ports)
-    time.sleep(2.5)
+    wait_stat(b, "PacketsReceived", wait_stat(b, "PacketsReceived", 0) + 125)  # the capture's length
     seen = payloads(cap.stop()) if cap else None
     for p in (a, b):
         _, s = stream(p)

@@ -165,8 +165,21 @@ static void test_response(void) {
         tap_end();
 }
 
+static void test_tag(void) {
+        tap_begin("/pnp-sip/tag");
+        check(pnp_sip_tag_is("<sip:a@b>;tag=s", "s"));
+        check(pnp_sip_tag_is("\"x\" <sip:a@b;tag=no> ; TAG=s ;x=1", "s"));
+        check(pnp_sip_tag_is("sip:a@b;tag=s", "s"));
+        check(!pnp_sip_tag_is("<sip:a@b;tag=s>", "s"), "a URI parameter is not the tag");
+        check(!pnp_sip_tag_is("<sip:a@b>;tag=s2", "s"));
+        check(!pnp_sip_tag_is("<sip:a@b>;tag=", "s"));
+        check(!pnp_sip_tag_is("<sip:a@b>", "s"));
+        tap_end();
+}
+
 int main(void) {
         test_cases();
+        test_tag();
         test_limits();
         test_subscribe();
         test_response();

@@ -382,6 +382,10 @@ static const ChainCase chain_cases[] = {
         { "no-certificate", { GOOD }, 0, "localhost", TLS_VERIFY_NO_CERTIFICATE },
 };
 
+static TlsVerifyResult verify_one(TlsVerifier *v, const int *cert, const char *host) {
+        return tls_verifier_check(v, &certs[cert[0]].der, 1, host, now);
+}
+
 static void test_chains(const TlsPolicy *custom) {
         for (size_t i = 0; i < ELEMENTSOF(chain_cases); i++) {
                 const ChainCase *c = &chain_cases[i];
@@ -468,6 +472,93 @@ static void test_policies(const TlsPolicy *custom, const char *other_pem, const 
         tap_end();
 }
 
+/* Runs e until the verifier let its set go, or a few rounds passed. */
+static void run_until_released(sd_event *e, TlsVerifier *v) {
+        for (int i = 0; i < 20 && tls_verifier_loaded(v); i++)
+                (void) sd_event_run(e, 10 * 1000);
+}
+
+static void test_lazy(const TlsPolicy *custom, const char *other_pem, const char *root_pem) {
+        const int foreign[] = { FOREIGN }, good[] = { GOOD };
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(freep) char *pem = NULL;
+        gnutls_datum_t blob;
+        TlsVerifier *v = NULL;
+        TlsPolicy p;
+        size_t size = 0;
+
+        if (sd_event_new(&e) < 0 || read_full_file(root_pem, &pem, &size, 1 << 20) < 0) {
+                tap_skip("/tls/lazy", "no event loop or no root PEM");
+                return;
+        }
+
+        tap_begin("/tls/lazy/first-verify");
+        p = *custom;
+        p.ca_cert = TLS_CA_BOTH;
+        p.system_ca_file = other_pem;
+        if (check(tls_verifier_new(&p, &v) == 0)) {
+                check(!tls_verifier_loaded(v) && tls_verifier_n_loads(v) == 0, "nothing loaded when made");
+                check(tls_verifier_release_when_idle(v, e, 60ULL * 1000000ULL) == 0);
+                check(!tls_verifier_loaded(v), "nor when the release is set up");
+                check(tls_verifier_check(v, (gnutls_datum_t[]) { certs[GOOD].der }, 1, "localhost", now) ==
+                      TLS_VERIFY_OK);
+                check(tls_verifier_loaded(v) && tls_verifier_n_loads(v) == 1, "loaded by the first check");
+                (void) sd_event_run(e, 0);
+                check(tls_verifier_loaded(v), "kept while in use");
+                check(tls_verifier_check(v, (gnutls_datum_t[]) { certs[FOREIGN].der }, 1, "localhost", now) ==
+                      TLS_VERIFY_OK);
+                check(tls_verifier_n_loads(v) == 1, "not loaded again: %u", tls_verifier_n_loads(v));
+        }
+        tls_verifier_free(v);
+        v = NULL;
+        tap_end();
+
+        tap_begin("/tls/lazy/trust-all-loads-nothing");
+        p.trust_certificates = false;
+        if (check(tls_verifier_new(&p, &v) == 0))
+                check(tls_verifier_check(v, (gnutls_datum_t[]) { certs[GOOD].der }, 1, "localhost", now) ==
+                      TLS_VERIFY_OK && !tls_verifier_loaded(v));
+        tls_verifier_free(v);
+        v = NULL;
+        tap_end();
+
+        tap_begin("/tls/lazy/idle-release-and-reload");
+        p.trust_certificates = true;
+        if (check(tls_verifier_new(&p, &v) == 0 && tls_verifier_release_when_idle(v, e, 0) == 0)) {
+                check(verify_one(v, good, "localhost") == TLS_VERIFY_OK && tls_verifier_loaded(v));
+                run_until_released(e, v);
+                check(!tls_verifier_loaded(v), "freed after the idle delay");
+                check(verify_one(v, foreign, "localhost") == TLS_VERIFY_OK, "system CA after the reload");
+                check(verify_one(v, good, "wrong.example.test") == TLS_VERIFY_NAME_MISMATCH);
+                check(tls_verifier_n_loads(v) == 2, "%u loads", tls_verifier_n_loads(v));
+                run_until_released(e, v);
+                check(!tls_verifier_loaded(v), "freed again");
+                check(tls_verifier_n_trusted(v) == 2, "%u CAs", tls_verifier_n_trusted(v));
+        }
+        tls_verifier_free(v);
+        v = NULL;
+        tap_end();
+
+        tap_begin("/tls/lazy/custom-from-store");
+        p = *custom;
+        p.custom_ca_dir = NULL;
+        blob = (gnutls_datum_t) { (unsigned char *) pem, (unsigned) size };
+        p.custom_cas = &blob;
+        p.n_custom_cas = 1;
+        if (check(tls_verifier_new(&p, &v) == 0 && tls_verifier_release_when_idle(v, e, 0) == 0)) {
+                /* the verifier keeps its own copy of provd's blobs */
+                memset(pem, 0, size);
+                check(verify_one(v, good, "localhost") == TLS_VERIFY_OK, "custom CA applied");
+                check(verify_one(v, foreign, "localhost") == TLS_VERIFY_UNKNOWN_CA, "no system CA");
+                run_until_released(e, v);
+                check(!tls_verifier_loaded(v));
+                check(verify_one(v, good, "localhost") == TLS_VERIFY_OK, "custom CA applied after the reload");
+                check(tls_verifier_n_loads(v) == 2, "%u loads", tls_verifier_n_loads(v));
+        }
+        tls_verifier_free(v);
+        tap_end();
+}
+
 static void test_system_store(void) {
         TlsPolicy p = { .trust_certificates = true, .ca_cert = TLS_CA_SYSTEM, .cn_validation = true };
         TlsVerifier *v = NULL;
@@ -512,6 +603,7 @@ int main(void) {
                 test_chains(&policy);
                 test_bad_signature(&policy);
                 test_policies(&policy, other_pem, root_pem);
+                test_lazy(&policy, other_pem, root_pem);
         }
         test_system_store();
 

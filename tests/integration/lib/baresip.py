@@ -34,6 +34,7 @@ server's certificate when it calls nor asks a caller for one. A sips: URI is
 dialled over TLS. `mediaenc=srtp-mand` in the account line: SDES
 (RTP/SAVP), a call without SRTP refused.
 """
+import errno
 import glob
 import json
 import os
@@ -55,6 +56,7 @@ CODECS = {
     "G722": ("g722", 16000, 1),
     "opus": ("opus", 48000, 2),
 }
+START_ATTEMPTS = 3          # starts on other ports after EADDRINUSE (see start())
 SOURCE_SECONDS = 30         # aufile 1.0.0 ends the call at the end of its file
 
 
@@ -105,10 +107,7 @@ class Baresip(Resource):
                         *self._media_modules())
         _, rate, channels = CODECS[self.codecs[0]]
         self.source = os.path.join(self.dir, f"tone-{rate}-{channels}ch.wav")
-        self.sip_port = sip_ports() if self.tls else free_port()
-        self.tls_port = self.sip_port + 1 if self.tls else None
-        self.ctrl_port = free_port()
-        self.rtp_port = free_port_pair()
+        self._pick_ports()
         self.log_path = os.path.join(self.dir, "baresip.log")
         self.extra_config = dict(extra_config or {})
         self.proc = None
@@ -161,9 +160,29 @@ class Baresip(Resource):
         enc = f";mediaenc={self.mediaenc}" if self.mediaenc else ""
         return f"<sip:{self.user}@{LOOPBACK}>;regint=0;audio_codecs={','.join(self.codecs)}{enc}\n"
 
+    def _pick_ports(self):
+        # baresip listens for TLS on the port after sip_listen's even when no account uses it
+        self.sip_port = sip_ports()
+        self.tls_port = self.sip_port + 1 if self.tls else None
+        self.ctrl_port = free_port()
+        self.rtp_port = free_port_pair()
+
     def start(self):
+        """Started and ready. A port found free can be taken by a test running
+        in parallel before baresip binds it: it then exits with EADDRINUSE at
+        once, and starts again on other ports."""
         _, rate, channels = CODECS[self.codecs[0]]
         write_tone(self.source, rate=rate, channels=channels, seconds=SOURCE_SECONDS)
+        for attempt in range(1, START_ATTEMPTS + 1):
+            rc = self._start_once()
+            if rc is None:
+                return self
+            if rc != errno.EADDRINUSE or attempt == START_ATTEMPTS:
+                raise TestFailure(f"{self.name} exited with status {rc} at start")
+            self._pick_ports()
+
+    def _start_once(self):
+        """None once ready, or baresip's exit status if it exited first."""
         with open(os.path.join(self.dir, "config"), "w") as f:
             f.write(self.config_text())
         with open(os.path.join(self.dir, "accounts"), "w") as f:
@@ -175,7 +194,7 @@ class Baresip(Resource):
         deadline = time.monotonic() + START_TIMEOUT
         while self.sock is None:
             if self.proc.poll() is not None:
-                raise TestFailure(f"{self.name} exited with status {self.proc.returncode} at start")
+                return self.proc.returncode
             try:
                 self.sock = socket.create_connection((LOOPBACK, self.ctrl_port), timeout=1)
             except OSError:
@@ -183,7 +202,7 @@ class Baresip(Resource):
                     raise TestFailure(f"{self.name}: ctrl_tcp on {self.ctrl_port} not up after {START_TIMEOUT} s")
                 time.sleep(0.02)
         # ctrl_tcp is a module_app, loaded after SIP and the account: ready
-        return self
+        return None
 
     # ctrl_tcp
 
