@@ -244,7 +244,7 @@ static int take_answer(Call *c, const char *sdp, size_t size, SdpError *err) {
         _cleanup_(sdp_session_freep) SdpSession *answer = NULL;
         SdpNegotiated n;
 
-        int r = sdp_parse(sdp, size, &answer, err);
+        int r = sdp_session_parse(sdp, size, &answer, err);
         if (r < 0)
                 return r;
         if (c->remote && !sdp_session_changed(c->remote, answer))
@@ -416,7 +416,7 @@ int call_new_incoming(Manager *m, SipCall *sip, const SipIncoming *in, unsigned 
         SdpError err = {};
 
         if (in->sdp) {
-                int r = sdp_parse(in->sdp, in->sdp_size, &offer, &err);
+                int r = sdp_session_parse(in->sdp, in->sdp_size, &offer, &err);
                 if (r < 0) {
                         log_notice("Refusing a call from %s: %s", in->from_uri, err.reason);
                         *ret_status = err.status ?: 488;
@@ -806,7 +806,7 @@ static void on_reinvite(Call *c, const SipCallEvent *e) {
                         offer_in_200(c);
                 return;
         }
-        if (sdp_parse(e->sdp, e->sdp_size, &offer, &err) < 0) {
+        if (sdp_session_parse(e->sdp, e->sdp_size, &offer, &err) < 0) {
                 log_notice("Call %u: refusing a re-INVITE: %s", c->id, err.reason);
                 (void) sip_call_respond(c->sip, err.status ?: 488, NULL, NULL);
                 return;

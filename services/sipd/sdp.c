@@ -2,7 +2,7 @@
 /*
  * SDP parsing, see sdp.h; our offers and answers are in sdp-answer.c.
  *
- * Why our own parser and printer rather than sofia's sdp_parse()/sdp_print():
+ * Why our own parser and printer rather than sofia's sdp_session_parse()/sdp_print():
  *  - what we need from SDP is a handful of line types; sofia leaves a=crypto,
  *    a=rtcp and a=fmtp as raw strings anyway, so the interpretation is ours either way;
  *  - limits: sofia's parser allocates as much as the peer sends from an su_home;
@@ -853,7 +853,7 @@ static int parse_lines(Parser *p, const char *text, size_t size) {
         return 0;
 }
 
-int sdp_parse(const char *text, size_t size, SdpSession **ret, SdpError *error) {
+int sdp_session_parse(const char *text, size_t size, SdpSession **ret, SdpError *error) {
         _cleanup_(sdp_session_freep) SdpSession *s = NULL;
         int r;
 

@@ -17,14 +17,14 @@
  *   sdp_origin_init(&origin, random64);       once per call (dialog)
  *
  *   Outgoing call:                            Incoming call:
- *     sdp_make_offer(&local, &origin, &text)    sdp_parse(body, size, &offer, &err)
+ *     sdp_make_offer(&local, &origin, &text)    sdp_session_parse(body, size, &offer, &err)
  *     ... 200 OK arrives with SDP ...           sdp_answer(offer, &local, &origin,
- *     sdp_parse(body, size, &answer, &err)                 &result, &text, &err)
+ *     sdp_session_parse(body, size, &answer, &err)                 &result, &text, &err)
  *     sdp_process_answer(&local, answer,        -> 200 OK with text; on failure
  *                        &result, &err)            answer err.status (488) with err.reason
  *   -> Stream.Start(result)                   -> Stream.Start(result)
  *
- * Re-INVITE: sdp_parse the new offer, sdp_session_changed() against the previous one
+ * Re-INVITE: sdp_session_parse the new offer, sdp_session_changed() against the previous one
  * (same o= version: nothing changed, answer with the same SDP), else sdp_answer()
  * again with the same origin and Stream.Update(result). result.direction/result.hold
  * say whether the peer put us on hold. To hold the peer: set local.direction =
@@ -271,7 +271,7 @@ typedef struct SdpError {
 const char *sdp_error_code_to_string(SdpErrorCode c);
 
 /*
- * Return values of sdp_parse/sdp_answer/sdp_process_answer:
+ * Return values of sdp_session_parse/sdp_answer/sdp_process_answer:
  *   -EINVAL  not SDP / malformed (SDP_ERROR_PARSE), or bad arguments (SDP_ERROR_INTERNAL)
  *   -E2BIG   a limit was hit (SDP_ERROR_TOO_BIG)
  *   -EPROTO  well-formed but not acceptable: error->code/status/reason say why
@@ -283,7 +283,8 @@ const char *sdp_error_code_to_string(SdpErrorCode c);
  * unknown lines and attributes. -EINVAL (SDP_ERROR_PARSE) if it is not SDP,
  * -E2BIG (SDP_ERROR_TOO_BIG) past a limit, -ENOMEM.
  */
-int sdp_parse(const char *text, size_t size, SdpSession **ret, SdpError *error);
+/* Not sdp_parse(): that name is libsofia-sip-ua's, and sipd's exported symbols would replace it. */
+int sdp_session_parse(const char *text, size_t size, SdpSession **ret, SdpError *error);
 SdpSession *sdp_session_free(SdpSession *s);
 static inline void sdp_session_freep(SdpSession **s) {
         if (*s)

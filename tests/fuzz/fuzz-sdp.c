@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * sdp_parse, sdp_answer and sdp_process_answer on arbitrary bytes. Built with
+ * sdp_session_parse, sdp_answer and sdp_process_answer on arbitrary bytes. Built with
  * libFuzzer (-DFUZZING_ENGINE, see meson.build) it is a fuzz target; built normally
  * it is a regression test that runs every file (or every file in every directory)
  * given as argument.
@@ -71,7 +71,7 @@ static void check_answer(const SdpSession *offer, const char *text, const SdpNeg
         _cleanup_(sdp_session_freep) SdpSession *a = NULL;
         size_t active = 0;
 
-        if (sdp_parse(text, strlen(text), &a, NULL) < 0 || a->n_media != offer->n_media ||
+        if (sdp_session_parse(text, strlen(text), &a, NULL) < 0 || a->n_media != offer->n_media ||
             n->media_index >= offer->n_media)
                 abort();
         for (size_t i = 0; i < a->n_media; i++) {
@@ -114,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         SdpSession *s = NULL;
         SdpError e;
 
-        if (sdp_parse((const char *) data, size, &s, &e) >= 0) {
+        if (sdp_session_parse((const char *) data, size, &s, &e) >= 0) {
                 check_session(s);
                 answer_all_modes(s);
                 sdp_session_free(s);

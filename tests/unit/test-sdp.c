@@ -429,7 +429,7 @@ static void test_parse_case(const ParseCase *t) {
         SdpError e = {};
 
         tap_begin(t->name);
-        int r = sdp_parse(t->text, t->size ?: strlen(t->text), &s, &e);
+        int r = sdp_session_parse(t->text, t->size ?: strlen(t->text), &s, &e);
         check(r == t->ret, "r=%d (%s)", r, e.reason);
         if (r < 0) {
                 check(!s);
@@ -451,32 +451,32 @@ static void test_parse_limits(void) {
         memcpy(line, "s=", 2);
         line[sizeof(line) - 1] = 0;
         text = make_repeated("v=0\r\no=- 1 1 IN IP4 198.51.100.1\r\n", line, 1, "\r\n");
-        check(sdp_parse(text, strlen(text), &s, &e) == -E2BIG && e.code == SDP_ERROR_TOO_BIG);
+        check(sdp_session_parse(text, strlen(text), &s, &e) == -E2BIG && e.code == SDP_ERROR_TOO_BIG);
         tap_end();
         text = mfree(text);
 
         tap_begin("/sdp/parse/too-many-lines");
         text = make_repeated(HDR "m=audio 4000 RTP/AVP 0\r\n", "a=foo\r\n", SDP_LINES_MAX, "");
-        check(sdp_parse(text, strlen(text), &s, &e) == -E2BIG && e.code == SDP_ERROR_TOO_BIG, "%s", e.reason);
+        check(sdp_session_parse(text, strlen(text), &s, &e) == -E2BIG && e.code == SDP_ERROR_TOO_BIG, "%s", e.reason);
         tap_end();
         text = mfree(text);
 
         tap_begin("/sdp/parse/too-many-media");
         text = make_repeated(HDR, "m=audio 4000 RTP/AVP 0\r\n", SDP_MEDIA_MAX + 1, "");
-        check(sdp_parse(text, strlen(text), &s, &e) == -E2BIG && e.code == SDP_ERROR_TOO_BIG);
+        check(sdp_session_parse(text, strlen(text), &s, &e) == -E2BIG && e.code == SDP_ERROR_TOO_BIG);
         tap_end();
         text = mfree(text);
 
         tap_begin("/sdp/parse/max-media");
         text = make_repeated(HDR, "m=audio 4000 RTP/AVP 0\r\n", SDP_MEDIA_MAX, "");
-        check(sdp_parse(text, strlen(text), &s, &e) == 0 && s->n_media == SDP_MEDIA_MAX);
+        check(sdp_session_parse(text, strlen(text), &s, &e) == 0 && s->n_media == SDP_MEDIA_MAX);
         s = sdp_session_free(s);
         tap_end();
         text = mfree(text);
 
         tap_begin("/sdp/parse/too-big");
         text = make_repeated(HDR, "a=x\r\n", SDP_TEXT_MAX / 5, "");
-        check(sdp_parse(text, strlen(text), &s, &e) == -E2BIG && e.code == SDP_ERROR_TOO_BIG);
+        check(sdp_session_parse(text, strlen(text), &s, &e) == -E2BIG && e.code == SDP_ERROR_TOO_BIG);
         tap_end();
         text = mfree(text);
 
@@ -489,7 +489,7 @@ static void test_parse_limits(void) {
                 free(text);
                 text = more;
         }
-        if (check(sdp_parse(text, strlen(text), &s, &e) == 0, "%s", e.reason))
+        if (check(sdp_session_parse(text, strlen(text), &s, &e) == 0, "%s", e.reason))
                 check_many_payloads(s);
         text = mfree(text);
         s = sdp_session_free(s);
@@ -498,7 +498,7 @@ static void test_parse_limits(void) {
         tap_begin("/sdp/parse/many-crypto");
         text = make_repeated(HDR "m=audio 4000 RTP/SAVP 0\r\n", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "\r\n",
                              SDP_CRYPTO_MAX * 3, "");
-        if (check(sdp_parse(text, strlen(text), &s, &e) == 0, "%s", e.reason))
+        if (check(sdp_session_parse(text, strlen(text), &s, &e) == 0, "%s", e.reason))
                 check_many_crypto(s);
         s = sdp_session_free(s);
         tap_end();
@@ -508,7 +508,7 @@ static void test_parse_limits(void) {
         memset(line, 'p', SDP_FMTP_MAX + 10);
         line[SDP_FMTP_MAX + 10] = 0;
         text = make_repeated(HDR "m=audio 4000 RTP/AVP 96 0\r\na=rtpmap:96 foo/8000\r\na=fmtp:96 ", line, 1, "\r\n");
-        if (check(sdp_parse(text, strlen(text), &s, &e) == 0, "%s", e.reason))
+        if (check(sdp_session_parse(text, strlen(text), &s, &e) == 0, "%s", e.reason))
                 check_fmtp_too_long(s);
         s = sdp_session_free(s);
         tap_end();
@@ -522,8 +522,8 @@ static void test_session_changed(void) {
         const char *t4 = "v=0\r\no=alice 43 7 IN IP4 198.51.100.1\r\nm=audio 4000 RTP/AVP 0\r\n";
 
         tap_begin("/sdp/session-changed");
-        check(sdp_parse(t1, strlen(t1), &a, NULL) == 0 && sdp_parse(t2, strlen(t2), &b, NULL) == 0);
-        check(sdp_parse(t3, strlen(t3), &c, NULL) == 0 && sdp_parse(t4, strlen(t4), &d, NULL) == 0);
+        check(sdp_session_parse(t1, strlen(t1), &a, NULL) == 0 && sdp_session_parse(t2, strlen(t2), &b, NULL) == 0);
+        check(sdp_session_parse(t3, strlen(t3), &c, NULL) == 0 && sdp_session_parse(t4, strlen(t4), &d, NULL) == 0);
         check(!sdp_session_changed(a, b), "same o= version means unchanged (RFC 3264 §8)");
         check(sdp_session_changed(b, c));
         check(sdp_session_changed(a, d));
@@ -822,7 +822,7 @@ static void check_answer_text(const SdpSession *offer, const char *text) {
         _cleanup_(sdp_session_freep) SdpSession *a = NULL;
         size_t active = 0;
 
-        if (!check(sdp_parse(text, strlen(text), &a, NULL) == 0, "our answer does not parse:\n%s", text))
+        if (!check(sdp_session_parse(text, strlen(text), &a, NULL) == 0, "our answer does not parse:\n%s", text))
                 return;
         check(a->n_media == offer->n_media, "%zu m-lines for %zu offered", a->n_media, offer->n_media);
         for (size_t i = 0; i < a->n_media && i < offer->n_media; i++) {
@@ -845,7 +845,7 @@ static void test_answer_case(const AnswerCase *t) {
         make_local(&l, t->srtp, t->codecs, t->crypto_mask);
         l.direction = t->local_direction;
         sdp_origin_init(&o, 77);
-        if (!check(sdp_parse(t->offer, strlen(t->offer), &offer, &e) == 0, "offer does not parse: %s", e.reason)) {
+        if (!check(sdp_session_parse(t->offer, strlen(t->offer), &offer, &e) == 0, "offer does not parse: %s", e.reason)) {
                 tap_end();
                 return;
         }
@@ -878,7 +878,7 @@ static void test_answer_details(void) {
         tap_begin("/sdp/answer/remote-fields");
         make_local(&l, SDP_SRTP_OFF, NULL, 0);
         sdp_origin_init(&o, 5);
-        check(sdp_parse(text, strlen(text), &offer, NULL) == 0);
+        check(sdp_session_parse(text, strlen(text), &offer, NULL) == 0);
         if (check(sdp_answer(offer, &l, &o, &n, &t1, NULL) == 0)) {
                 check(streq(n.address, "2001:db8::7") && n.family == AF_INET6);
                 check(n.port == 4000 && n.rtcp_port == 4999 && n.ptime == 30, "%u %u %u", n.port, n.rtcp_port, n.ptime);
@@ -889,7 +889,7 @@ static void test_answer_details(void) {
 
         tap_begin("/sdp/answer/reinvite-versions");
         check(sdp_answer(offer, &l, &o, &n, &t2, NULL) == 0 && streq_ptr(t1, t2), "same answer, same version");
-        check(sdp_parse(retext, strlen(retext), &reoffer, NULL) == 0);
+        check(sdp_session_parse(retext, strlen(retext), &reoffer, NULL) == 0);
         check(sdp_answer(reoffer, &l, &o, &n, &t3, NULL) == 0 && strstr(t3, "o=- 5 6 IN IP4") && n.hold, "%s", t3);
         tap_end();
 
@@ -974,7 +974,7 @@ static void test_process_case(const ProcessCase *t) {
 
         tap_begin(t->name);
         make_local(&l, t->srtp, t->codecs ?: "PCMU,PCMA,telephone-event", 0);
-        if (!check(sdp_parse(t->answer, strlen(t->answer), &answer, &e) == 0, "%s", e.reason)) {
+        if (!check(sdp_session_parse(t->answer, strlen(t->answer), &answer, &e) == 0, "%s", e.reason)) {
                 tap_end();
                 return;
         }
@@ -1030,7 +1030,7 @@ static void test_loopback(void) {
                         sdp_origin_init(&oa, 1);
                         sdp_origin_init(&ob, 2);
                         check(sdp_make_offer(&la, &oa, &offer_text) == 0);
-                        check(sdp_parse(offer_text, strlen(offer_text), &offer, NULL) == 0);
+                        check(sdp_session_parse(offer_text, strlen(offer_text), &offer, NULL) == 0);
                         int r = sdp_answer(offer, &lb, &ob, &nb, &answer_text, &e);
                         if (expect[a][b] > 2) {
                                 check(r == -EPROTO && e.code == expect[a][b] - 1, "r=%d %s", r, e.reason);
@@ -1038,7 +1038,7 @@ static void test_loopback(void) {
                                 continue;
                         }
                         if (!check(r == 0, "answer: %s", e.reason) ||
-                            !check(sdp_parse(answer_text, strlen(answer_text), &answer, NULL) == 0) ||
+                            !check(sdp_session_parse(answer_text, strlen(answer_text), &answer, NULL) == 0) ||
                             !check(sdp_process_answer(&la, answer, &na, &e) == 0, "process: %s", e.reason)) {
                                 tap_end();
                                 continue;
@@ -1184,7 +1184,7 @@ static void test_pjsip_line(const char *dir, char *line) {
 
         make_local(&l, pjsip_mode(f[1]), NULL, 0);
         sdp_origin_init(&o, 1);
-        if (!check(data, "cannot read %s", f[0]) || !check(sdp_parse(data, strlen(data), &offer, &e) == 0, "%s", e.reason)) {
+        if (!check(data, "cannot read %s", f[0]) || !check(sdp_session_parse(data, strlen(data), &offer, &e) == 0, "%s", e.reason)) {
                 tap_end();
                 return;
         }
@@ -1317,7 +1317,7 @@ static void test_corpus_case(const char *corpus, const CorpusCase *t) {
         full = strjoin(strempty(t->prefix), data, NULL);
         make_local(&l, t->srtp, NULL, t->crypto_mask);
         sdp_origin_init(&o, 3);
-        if (!check(full && sdp_parse(full, strlen(full), &offer, &e) == 0, "%s", e.reason)) {
+        if (!check(full && sdp_session_parse(full, strlen(full), &offer, &e) == 0, "%s", e.reason)) {
                 tap_end();
                 return;
         }
@@ -1347,7 +1347,7 @@ static void test_corpus_details(const char *corpus) {
         tap_begin("/sdp/corpus/parsed-details");
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 _cleanup_(freep) char *data = read_corpus(corpus, files[i]);
-                check(data && sdp_parse(data, strlen(data), &s[i], NULL) == 0, "%s", files[i]);
+                check(data && sdp_session_parse(data, strlen(data), &s[i], NULL) == 0, "%s", files[i]);
         }
         if (s[0]) { /* RFC 4568 §4.5: multicast c= with TTL, lifetime and MKI */
                 const SdpMedia *m = s[0]->media[1];
@@ -1426,7 +1426,7 @@ static void test_corpus_answers(const char *corpus) {
                 full = strjoin(strempty(cases[i].prefix), data, NULL);
                 make_local(&l, cases[i].srtp, "PCMU,PCMA,telephone-event", 1u << 31);
                 check(sdp_local_add_crypto(&l, cases[i].local_crypto) == 0);
-                if (check(full && sdp_parse(full, strlen(full), &answer, &e) == 0, "%s", e.reason)) {
+                if (check(full && sdp_session_parse(full, strlen(full), &answer, &e) == 0, "%s", e.reason)) {
                         int r = sdp_process_answer(&l, answer, &n, &e);
                         check(r == cases[i].ret, "r=%d (%s)", r, e.reason);
                         if (r < 0)
@@ -1451,7 +1451,7 @@ static void test_corpus_not_sdp(const char *corpus) {
                 _cleanup_(sdp_session_freep) SdpSession *s = NULL;
                 SdpError e = {};
                 if (data)
-                        check(sdp_parse(data, strlen(data), &s, &e) == -EINVAL && e.code == SDP_ERROR_PARSE, "%s", files[i]);
+                        check(sdp_session_parse(data, strlen(data), &s, &e) == -EINVAL && e.code == SDP_ERROR_PARSE, "%s", files[i]);
         }
         tap_end();
 }
