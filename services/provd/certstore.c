@@ -295,9 +295,10 @@ static int check_room(CertStore *s, const char *name, char *reason, size_t reaso
         return 0;
 }
 
-int certstore_install_ca(CertStore *s, const char *name, const void *pem, size_t size, char **ret_name,
-                         char *reason, size_t reason_size) {
-        _cleanup_(freep) char *stored = NULL, *final = NULL, *path = NULL;
+/* What certstore_install_ca() would write, under which name, if there is room: nothing written. */
+static int ca_prepare(CertStore *s, const char *name, const void *pem, size_t size, char **ret_stored,
+                      size_t *ret_stored_size, char **ret_name, char *reason, size_t reason_size) {
+        _cleanup_(freep) char *stored = NULL, *final = NULL;
         char derived[CERTSTORE_NAME_MAX + 1];
         Certs c = {};
         size_t stored_size;
@@ -321,6 +322,27 @@ int certstore_install_ca(CertStore *s, const char *name, const void *pem, size_t
                 r = -ENOMEM;
         if (r >= 0)
                 r = check_room(s, final, reason, reason_size);
+        if (r < 0)
+                return r;
+        *ret_stored = TAKE_PTR(stored);
+        *ret_stored_size = stored_size;
+        *ret_name = TAKE_PTR(final);
+        return 0;
+}
+
+int certstore_check_room_ca(CertStore *s, const void *pem, size_t size, char *reason, size_t reason_size) {
+        _cleanup_(freep) char *stored = NULL, *final = NULL;
+        size_t stored_size;
+
+        return ca_prepare(s, NULL, pem, size, &stored, &stored_size, &final, reason, reason_size);
+}
+
+int certstore_install_ca(CertStore *s, const char *name, const void *pem, size_t size, char **ret_name,
+                         char *reason, size_t reason_size) {
+        _cleanup_(freep) char *stored = NULL, *final = NULL, *path = NULL;
+        size_t stored_size;
+
+        int r = ca_prepare(s, name, pem, size, &stored, &stored_size, &final, reason, reason_size);
         if (r >= 0)
                 r = ca_is(s, final, stored, stored_size);
         if (r == 0)

@@ -63,6 +63,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(CertStore *, certstore_free);
 int certstore_install_ca(CertStore *s, const char *name, const void *pem, size_t size, char **ret_name,
                          char *reason, size_t reason_size);
 /* -ENOENT when there is no CA of that name. */
+/* Would certstore_install_ca(s, "", ...) find room for this file (-ENOSPC if not)? Nothing written. */
+int certstore_check_room_ca(CertStore *s, const void *pem, size_t size, char *reason, size_t reason_size);
 int certstore_remove_ca(CertStore *s, const char *name);
 /* Every custom CA but one that holds exactly the certificates of keep (may be NULL):
  * what installing keep after removing all would leave, without the churn. *ret_n

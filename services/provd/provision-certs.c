@@ -197,6 +197,16 @@ static int apply(Provision *pv, Run *run, const Wanted *w) {
         unsigned n = 0;
         int changed = 0, r;
 
+        /* What can still fail for want of room fails here, before anything changes (after a
+         * delete at most the file's own CA is left, so there is room then). */
+        if (trusted && !w->delete_cas) {
+                char reason[256] = "";
+                r = certstore_check_room_ca(s, trusted->body, trusted->size, reason, sizeof(reason));
+                if (r < 0)
+                        return run_fail(pv, r, false, "%s: cannot install the CAs: %s "
+                                        "(static.trusted_certificates.url)", trusted->name,
+                                        reason[0] ? reason : strerror(-r));
+        }
         if (w->delete_cas) {
                 r = certstore_remove_all_ca(s, trusted ? trusted->body : NULL, trusted ? trusted->size : 0, &n);
                 if (r < 0)

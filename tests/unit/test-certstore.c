@@ -178,6 +178,8 @@ static void test_limit(CertStore *s) {
         }
         check(r == 0, "%s", reason);
         Pem extra = make_cert("one too many", 999);
+        check(certstore_check_room_ca(s, extra.cert, extra.cert_size, reason, sizeof(reason)) == -ENOSPC,
+              "the room check sees the store full");
         check(certstore_install_ca(s, "", extra.cert, extra.cert_size, NULL, reason, sizeof(reason)) == -ENOSPC);
         check(certstore_install_ca(s, "deskphone-test-CA", extra.cert, extra.cert_size, NULL, reason,
                                    sizeof(reason)) == 0, "replacing one is fine when full: %s", reason);
