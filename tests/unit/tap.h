@@ -41,11 +41,15 @@ __attribute__((format(printf, 5, 6))) static inline bool tap_check(bool ok, cons
         if (ok)
                 return true;
         tap_failed = true;
-        printf("# %s: %s:%d: check failed: %s;", tap_name, file, line, expr);
-        va_start(ap, format);
-        vprintf(format, ap);
-        va_end(ap);
-        printf("\n");
+        /* on stdout for the TAP reader, and on stderr, which meson shows for a failed test */
+        for (FILE *f = stdout; f; f = f == stdout ? stderr : NULL) {
+                fprintf(f, "# %s: %s:%d: check failed: %s;", tap_name, file, line, expr);
+                va_start(ap, format);
+                vfprintf(f, format, ap);
+                va_end(ap);
+                fprintf(f, "\n");
+                fflush(f);
+        }
         return false;
 }
 

@@ -20,7 +20,29 @@ typedef struct Run {
         unsigned pushed;
         bool order_ok;
         int16_t next;
+        uint64_t late_usec;             /* how long the process was not scheduled, beyond the slack */
+        uint64_t longest_late;
 } Run;
+
+#define WATCH_USEC 5000
+#define SLACK_USEC ((uint64_t) (AUDIO_PLAYBACK_PREFILL - AUDIO_PERIOD_FRAMES) * AUDIO_FRAME_MS * 1000)
+
+/* On a loaded machine (CI runs tests side by side) the process may not be scheduled
+ * for a while, and then the thread rightly plays silence or the loop falls behind.
+ * That is the scheduler's doing, not the thread's: a timer every 5 ms on the loop
+ * measures it (how late it fires), and the checks allow for what it measured. */
+static int on_watch(sd_event_source *s, uint64_t usec, void *userdata) {
+        Run *r = userdata;
+        uint64_t now;
+
+        (void) sd_event_now(sd_event_source_get_event(s), CLOCK_MONOTONIC, &now);
+        uint64_t late = now > usec ? now - usec : 0;
+        r->longest_late = MAX(r->longest_late, late);
+        if (late > SLACK_USEC)
+                r->late_usec += late - SLACK_USEC;
+        (void) sd_event_source_set_time(s, now + WATCH_USEC);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
 
 static void on_frames(AudioThread *a, void *userdata) {
         Run *r = userdata;
@@ -49,6 +71,8 @@ static int run_for(const char *playback, const char *capture, uint64_t usec, Run
         if (k >= 0)
                 k = sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC, usec, 0, on_timer, NULL);
         if (k >= 0)
+                k = sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC, WATCH_USEC, 1, on_watch, r);
+        if (k >= 0)
                 k = audio_thread_start(e, playback, capture, on_frames, r, &a);
         if (k < 0)
                 return k;
@@ -67,13 +91,23 @@ static void check_rate(const char *name, const char *playback, const char *captu
         uint64_t t0 = now_usec();
         check(run_for(playback, capture, 1000000, &r, &st) == 0);
         double seconds = (double) (now_usec() - t0) / 1e6;
-        printf("# %s: %u frames in %.3f s, %llu late to play, %s\n", name, r.frames, seconds,
-               (unsigned long long) st.playback_underruns, st.paced ? "paced by the thread" : "device clock");
+        unsigned late_frames = (unsigned) ((r.late_usec + 9999) / 10000);
+        printf("# %s: %u frames in %.3f s, %llu late to play, %s; scheduled up to %.1f ms late, "
+               "%u frames' worth\n",
+               name, r.frames, seconds, (unsigned long long) st.playback_underruns,
+               st.paced ? "paced by the thread" : "device clock", r.longest_late / 1000.0, late_frames);
         check(st.paced);
-        check(r.frames >= 90 && r.frames <= 102 + burst, "%u frames", r.frames);
-        check(st.capture_overruns == 0);
-        /* after the prefill (and a burst) every frame came from the loop in time */
-        check(st.playback_underruns <= 2 + burst, "%llu underruns", (unsigned long long) st.playback_underruns);
+        /* one frame per 10 ms of the run, measured, not assumed to be 1 s */
+        unsigned expected = (unsigned) (seconds * 100);
+        check(r.frames + 10 >= expected && r.frames <= expected + 2 + burst, "%u frames, %u expected", r.frames,
+              expected);
+        /* the capture ring holds AUDIO_RING_FRAMES: only a loop asleep longer may lose any */
+        check(st.capture_overruns == 0 || r.longest_late > (uint64_t) AUDIO_RING_FRAMES * AUDIO_FRAME_MS * 1000 / 2,
+              "%llu overruns", (unsigned long long) st.capture_overruns);
+        /* after the prefill (and a burst) every frame came from the loop in time, except
+         * those the process was not scheduled for */
+        check(st.playback_underruns <= 2 + burst + late_frames, "%llu underruns",
+              (unsigned long long) st.playback_underruns);
         tap_end();
 }
 
