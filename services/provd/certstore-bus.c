@@ -245,6 +245,7 @@ int certstore_bus_register(Provd *p, const char *state_dir) {
         int r = certstore_open(state_dir, &p->certs);
         if (r < 0)
                 return r;
+        (void) certstore_recover(p->certs, store_generation(p->store));
         r = bus_track_name(p->bus, SIP1_NAME);
         if (r < 0)
                 return r;

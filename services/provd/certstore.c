@@ -3,63 +3,26 @@
 #include <fcntl.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "certstore.h"
+#include "certstore-internal.h"
+#include "certstore-pem.h"
 #include "log.h"
 #include "util.h"
 
 #define STORED_MAX (CERTSTORE_PEM_MAX * 2) /* GnuTLS's PEM of what we accepted */
-
-struct CertStore {
-        char *dir;              /* <state>/certs */
-        char *ca_dir;           /* <state>/certs/ca */
-        char *bundle;           /* CERTSTORE_CA_BUNDLE */
-        char *device_tls;       /* CERTSTORE_DEVICE_TLS */
-};
-
-static int bundle_rebuild(CertStore *s);
-static int device_tls_rebuild(CertStore *s);
-
-static int set_reason(char *reason, size_t size, int error, const char *format, ...) _printf_(4, 5);
-static int set_reason(char *reason, size_t size, int error, const char *format, ...) {
-        va_list ap;
-
-        if (reason && size > 0) {
-                va_start(ap, format);
-                vsnprintf(reason, size, format, ap);
-                va_end(ap);
-        }
-        return error;
-}
-
-static int private_dir(const char *path) {
-        int r = mkdir_p(path, 0700);
-        if (r < 0)
-                return r;
-        return chmod(path, 0700) < 0 ? -errno : 0;
-}
 
 int certstore_open(const char *state_dir, CertStore **ret) {
         _cleanup_(certstore_freep) CertStore *s = calloc(1, sizeof(CertStore));
 
         if (!s)
                 return -ENOMEM;
-        s->dir = strjoin(state_dir, "/certs", NULL);
-        s->ca_dir = strjoin(state_dir, "/certs/ca", NULL);
-        s->bundle = strjoin(state_dir, "/" CERTSTORE_CA_BUNDLE, NULL);
-        s->device_tls = strjoin(state_dir, "/" CERTSTORE_DEVICE_TLS, NULL);
-        if (!s->dir || !s->ca_dir || !s->bundle || !s->device_tls)
-                return -ENOMEM;
-        int r = private_dir(s->dir);
-        if (r >= 0)
-                r = private_dir(s->ca_dir);
+        int r = certstore_gen_open(s, state_dir);
         if (r < 0)
-                return log_error_errno(r, "Cannot create the certificate store %s: %m", s->ca_dir);
-        (void) bundle_rebuild(s);
-        (void) device_tls_rebuild(s);
+                return r;
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -67,12 +30,32 @@ int certstore_open(const char *state_dir, CertStore **ret) {
 CertStore *certstore_free(CertStore *s) {
         if (!s)
                 return NULL;
-        free(s->dir);
-        free(s->ca_dir);
-        free(s->bundle);
-        free(s->device_tls);
+        certstore_gen_free(s);
         free(s);
         return NULL;
+}
+
+/* A change on its own is a generation of its own; within certstore_begin() ... commit()
+ * it is part of that one. */
+static int change_begin(CertStore *s, bool *ret_own) {
+        *ret_own = s->working == 0;
+        return *ret_own ? certstore_begin(s) : 0;
+}
+
+/* r: what the change returned; changed: whether it wrote anything */
+static int change_end(CertStore *s, bool own, int r, bool changed) {
+        if (!own)
+                return r;
+        if (r < 0 || !changed) {
+                certstore_abort(s);
+                return r;
+        }
+        int k = certstore_commit(s);
+        if (k < 0) {
+                certstore_abort(s);
+                return k;
+        }
+        return r;
 }
 
 static bool is_alnum(char c) {
@@ -115,75 +98,6 @@ void cert_info_free_many(CertInfo *l, size_t n) {
         free(l);
 }
 
-/* ---- parsing with GnuTLS ---- */
-
-typedef struct Certs {
-        gnutls_x509_crt_t *crts;
-        unsigned n;
-} Certs;
-
-static void certs_done(Certs *c) {
-        for (unsigned i = 0; i < c->n; i++)
-                gnutls_x509_crt_deinit(c->crts[i]);
-        gnutls_free(c->crts);
-        *c = (Certs) {};
-}
-
-static int certs_parse(const void *pem, size_t size, Certs *ret, char *reason, size_t reason_size) {
-        gnutls_datum_t d = { .data = (unsigned char *) pem, .size = (unsigned) size };
-        Certs c = {};
-
-        if (size > CERTSTORE_PEM_MAX)
-                return set_reason(reason, reason_size, -E2BIG, "larger than %u bytes", CERTSTORE_PEM_MAX);
-        if (size == 0 || !memmem(pem, size, "-----BEGIN ", 11))
-                return set_reason(reason, reason_size, -EINVAL, "not a PEM file");
-        int r = gnutls_x509_crt_list_import2(&c.crts, &c.n, &d, GNUTLS_X509_FMT_PEM, 0);
-        if (r < 0 || c.n == 0) {
-                certs_done(&c);
-                return set_reason(reason, reason_size, -EINVAL, "no X.509 certificate in it (%s)",
-                                  r < 0 ? gnutls_strerror(r) : "none found");
-        }
-        if (c.n > CERTSTORE_CHAIN_MAX) {
-                certs_done(&c);
-                return set_reason(reason, reason_size, -E2BIG, "more than %u certificates", CERTSTORE_CHAIN_MAX);
-        }
-        *ret = c;
-        return 0;
-}
-
-/* The certificates as GnuTLS writes them, one PEM block after the other. */
-static int certs_export(const Certs *c, char **ret, size_t *ret_size) {
-        _cleanup_(freep) char *out = NULL;
-        size_t size = 0;
-
-        for (unsigned i = 0; i < c->n; i++) {
-                gnutls_datum_t d = {};
-                if (gnutls_x509_crt_export2(c->crts[i], GNUTLS_X509_FMT_PEM, &d) < 0)
-                        return -EINVAL;
-                char *n = realloc(out, size + d.size + 1);
-                if (!n) {
-                        gnutls_free(d.data);
-                        return -ENOMEM;
-                }
-                out = n;
-                memcpy(out + size, d.data, d.size);
-                size += d.size;
-                out[size] = '\0';
-                gnutls_free(d.data);
-        }
-        *ret = TAKE_PTR(out);
-        *ret_size = size;
-        return 0;
-}
-
-static char *crt_dn(gnutls_x509_crt_t crt, bool issuer) {
-        gnutls_datum_t d = {};
-        int r = issuer ? gnutls_x509_crt_get_issuer_dn3(crt, &d, 0) : gnutls_x509_crt_get_dn3(crt, &d, 0);
-        char *s = r >= 0 ? strndup((const char *) d.data, d.size) : strdup("");
-        gnutls_free(d.data);
-        return s;
-}
-
 /* A file name from the subject's CN: "deskphone test CA" -> "deskphone-test-CA". */
 static void name_from_cn(gnutls_x509_crt_t crt, char ret[static CERTSTORE_NAME_MAX + 1]) {
         char cn[256] = "";
@@ -204,7 +118,7 @@ static void name_from_cn(gnutls_x509_crt_t crt, char ret[static CERTSTORE_NAME_M
 /* ---- the CA directory ---- */
 
 static char *ca_path(CertStore *s, const char *name) {
-        return strjoin(s->ca_dir, "/", name, ".pem", NULL);
+        return strjoin(s->at->ca_dir, "/", name, ".pem", NULL);
 }
 
 static int name_compare(const void *a, const void *b) {
@@ -219,7 +133,7 @@ static int ca_names(CertStore *s, char ***ret) {
 
         if (!names)
                 return -ENOMEM;
-        DIR *d = opendir(s->ca_dir);
+        DIR *d = opendir(s->at->ca_dir);
         if (!d)
                 return -errno;
         while (r >= 0 && (de = readdir(d))) {
@@ -290,7 +204,7 @@ static int check_room(CertStore *s, const char *name, char *reason, size_t reaso
         if (r < 0)
                 return r;
         if (strv_length(names) >= CERTSTORE_CA_MAX && !strv_contains(names, name))
-                return set_reason(reason, reason_size, -ENOSPC, "%u custom CAs are installed already, the most "
+                return certstore_reason(reason, reason_size, -ENOSPC, "%u custom CAs are installed already, the most "
                                   "there may be", CERTSTORE_CA_MAX);
         return 0;
 }
@@ -304,7 +218,7 @@ static int ca_prepare(CertStore *s, const char *name, const void *pem, size_t si
         size_t stored_size;
 
         if (name && *name && !certstore_name_is_valid(name))
-                return set_reason(reason, reason_size, -EINVAL, "'%s' is not a name for a CA: letters, digits, "
+                return certstore_reason(reason, reason_size, -EINVAL, "'%s' is not a name for a CA: letters, digits, "
                                   "'.', '_' and '-', at most %u", name, CERTSTORE_NAME_MAX);
         int r = certs_parse(pem, size, &c, reason, reason_size);
         if (r < 0)
@@ -313,7 +227,7 @@ static int ca_prepare(CertStore *s, const char *name, const void *pem, size_t si
         r = certs_export(&c, &stored, &stored_size);
         certs_done(&c);
         if (r < 0)
-                return set_reason(reason, reason_size, r, "cannot write the certificates out again");
+                return certstore_reason(reason, reason_size, r, "cannot write the certificates out again");
         if (name && *name)
                 final = strdup(name);
         else
@@ -337,8 +251,8 @@ int certstore_check_room_ca(CertStore *s, const void *pem, size_t size, char *re
         return ca_prepare(s, NULL, pem, size, &stored, &stored_size, &final, reason, reason_size);
 }
 
-int certstore_install_ca(CertStore *s, const char *name, const void *pem, size_t size, char **ret_name,
-                         char *reason, size_t reason_size) {
+static int install_ca(CertStore *s, const char *name, const void *pem, size_t size, char **ret_name, char *reason,
+                      size_t reason_size) {
         _cleanup_(freep) char *stored = NULL, *final = NULL, *path = NULL;
         size_t stored_size;
 
@@ -349,16 +263,24 @@ int certstore_install_ca(CertStore *s, const char *name, const void *pem, size_t
                 r = (path = ca_path(s, final)) ? write_file_atomic(path, stored, stored_size, 0600) : -ENOMEM;
         if (r < 0)
                 return r;
-        if (r == 0) {
+        if (r == 0)
                 log_info("Installed the custom CA '%s'", final);
-                (void) bundle_rebuild(s);
-        }
         if (ret_name)
                 *ret_name = TAKE_PTR(final);
         return r;
 }
 
-int certstore_remove_ca(CertStore *s, const char *name) {
+int certstore_install_ca(CertStore *s, const char *name, const void *pem, size_t size, char **ret_name,
+                         char *reason, size_t reason_size) {
+        bool own;
+
+        int r = change_begin(s, &own);
+        if (r >= 0)
+                r = install_ca(s, name, pem, size, ret_name, reason, reason_size);
+        return change_end(s, own, r, r == 0);
+}
+
+static int remove_ca(CertStore *s, const char *name) {
         _cleanup_(freep) char *path = NULL;
 
         if (!certstore_name_is_valid(name))
@@ -369,9 +291,16 @@ int certstore_remove_ca(CertStore *s, const char *name) {
         if (unlink(path) < 0)
                 return -errno;
         log_info("Removed the custom CA '%s'", name);
-        int r = fsync_path(s->ca_dir);
-        (void) bundle_rebuild(s);
-        return r;
+        return 0;
+}
+
+int certstore_remove_ca(CertStore *s, const char *name) {
+        bool own;
+
+        int r = change_begin(s, &own);
+        if (r >= 0)
+                r = remove_ca(s, name);
+        return change_end(s, own, r, r == 0);
 }
 
 /* What certstore_install_ca() would store of pem; NULL when it would refuse it. */
@@ -387,7 +316,7 @@ static char *stored_form(const void *pem, size_t size, size_t *ret_size) {
         return stored;
 }
 
-int certstore_remove_all_ca(CertStore *s, const void *keep, size_t keep_size, unsigned *ret_n) {
+static int remove_all_ca(CertStore *s, const void *keep, size_t keep_size, unsigned *ret_n) {
         _cleanup_(strv_freep) char **names = NULL;
         size_t stored_size = 0;
         _cleanup_(freep) char *stored = stored_form(keep, keep_size, &stored_size);
@@ -407,16 +336,21 @@ int certstore_remove_all_ca(CertStore *s, const void *keep, size_t keep_size, un
                 else
                         n++;
         }
-        if (n > 0) {
+        if (n > 0)
                 log_info("Removed %u custom CA(s)", n);
-                int k = fsync_path(s->ca_dir);
-                if (r >= 0)
-                        r = k;
-                (void) bundle_rebuild(s);
-        }
         if (r >= 0 && ret_n)
                 *ret_n = n;
-        return r;
+        return r < 0 ? r : (int) MIN(n, (unsigned) INT_MAX);
+}
+
+int certstore_remove_all_ca(CertStore *s, const void *keep, size_t keep_size, unsigned *ret_n) {
+        bool own;
+
+        int r = change_begin(s, &own);
+        if (r >= 0)
+                r = remove_all_ca(s, keep, keep_size, ret_n);
+        r = change_end(s, own, r, r > 0);
+        return r < 0 ? r : 0;
 }
 
 int certstore_check_ca(const void *pem, size_t size, unsigned *ret_n, char *reason, size_t reason_size) {
@@ -443,8 +377,8 @@ static int ca_info(CertStore *s, const char *name, CertInfo *ret) {
                 return r;
         *ret = (CertInfo) {
                 .name = strdup(name),
-                .subject = crt_dn(c.crts[0], false),
-                .issuer = crt_dn(c.crts[0], true),
+                .subject = certs_dn(c.crts[0], false),
+                .issuer = certs_dn(c.crts[0], true),
                 .not_after = (int64_t) gnutls_x509_crt_get_expiration_time(c.crts[0]),
         };
         certs_done(&c);
@@ -506,40 +440,8 @@ int certstore_read_cas(CertStore *s, CertPem **ret, size_t *ret_n) {
 
 /* ---- the device certificate ---- */
 
-static void key_done(gnutls_x509_privkey_t *k) {
-        if (*k)
-                gnutls_x509_privkey_deinit(*k);
-}
-
-static int key_parse(const void *pem, size_t size, gnutls_x509_privkey_t *ret, char *reason, size_t reason_size) {
-        gnutls_datum_t d = { .data = (unsigned char *) pem, .size = (unsigned) size };
-        gnutls_x509_privkey_t k = NULL;
-
-        if (size > CERTSTORE_PEM_MAX)
-                return set_reason(reason, reason_size, -E2BIG, "the key is larger than %u bytes", CERTSTORE_PEM_MAX);
-        if (gnutls_x509_privkey_init(&k) < 0)
-                return -ENOMEM;
-        int r = gnutls_x509_privkey_import2(k, &d, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN);
-        if (r < 0) {
-                key_done(&k);
-                return set_reason(reason, reason_size, -EINVAL, "not an unencrypted PEM private key (%s)",
-                                  gnutls_strerror(r));
-        }
-        *ret = k;
-        return 0;
-}
-
-/* Does the key belong to the first certificate? */
-static bool key_matches(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key) {
-        unsigned char a[64], b[64];
-        size_t na = sizeof(a), nb = sizeof(b);
-
-        return gnutls_x509_crt_get_key_id(crt, 0, a, &na) >= 0 && gnutls_x509_privkey_get_key_id(key, 0, b, &nb) >= 0 &&
-               na == nb && memcmp(a, b, na) == 0;
-}
-
 static char *device_path(CertStore *s, const char *what) {
-        return strjoin(s->dir, "/device.", what, NULL);
+        return strjoin(s->at->dir, "/device.", what, NULL);
 }
 
 /* Does the file hold exactly this? */
@@ -583,7 +485,7 @@ static int device_parse(const void *cert, size_t cert_size, const void *key, siz
         if (r >= 0)
                 r = key_parse(key, key_size, k, reason, reason_size);
         if (r >= 0 && !key_matches(c->crts[0], *k))
-                r = set_reason(reason, reason_size, -EINVAL, "the key does not belong to the certificate");
+                r = certstore_reason(reason, reason_size, -EINVAL, "the key does not belong to the certificate");
         return r;
 }
 
@@ -598,8 +500,8 @@ int certstore_check_device(const void *cert, size_t cert_size, const void *key, 
         return r;
 }
 
-int certstore_install_device(CertStore *s, const void *cert, size_t cert_size, const void *key, size_t key_size,
-                             char *reason, size_t reason_size) {
+static int install_device(CertStore *s, const void *cert, size_t cert_size, const void *key, size_t key_size,
+                          char *reason, size_t reason_size) {
         gnutls_x509_privkey_t k = NULL;
         Certs c = {};
 
@@ -607,18 +509,26 @@ int certstore_install_device(CertStore *s, const void *cert, size_t cert_size, c
         if (r >= 0) {
                 r = write_device(s, &c, k);
                 if (r < 0)
-                        set_reason(reason, reason_size, r, "cannot write it: %s", strerror(-r));
+                        certstore_reason(reason, reason_size, r, "cannot write it: %s", strerror(-r));
         }
         certs_done(&c);
         key_done(&k);
-        if (r == 0) {
+        if (r == 0)
                 log_info("Installed a new device certificate");
-                (void) device_tls_rebuild(s);
-        }
         return r;
 }
 
-int certstore_remove_device(CertStore *s) {
+int certstore_install_device(CertStore *s, const void *cert, size_t cert_size, const void *key, size_t key_size,
+                             char *reason, size_t reason_size) {
+        bool own;
+
+        int r = change_begin(s, &own);
+        if (r >= 0)
+                r = install_device(s, cert, cert_size, key, key_size, reason, reason_size);
+        return change_end(s, own, r, r == 0);
+}
+
+static int remove_device(CertStore *s) {
         _cleanup_(freep) char *cert_path = device_path(s, "pem"), *key_path = device_path(s, "key");
         bool had;
 
@@ -628,14 +538,19 @@ int certstore_remove_device(CertStore *s) {
         /* the certificate first: a key alone is no device certificate */
         if ((unlink(cert_path) < 0 && errno != ENOENT) || (unlink(key_path) < 0 && errno != ENOENT))
                 return -errno;
-        (void) device_tls_rebuild(s);
-        int r = fsync_path(s->dir);
-        if (r < 0)
-                return r;
         if (!had)
                 return -ENOENT;
         log_info("Removed the device certificate");
         return 0;
+}
+
+int certstore_remove_device(CertStore *s) {
+        bool own;
+
+        int r = change_begin(s, &own);
+        if (r >= 0)
+                r = remove_device(s);
+        return change_end(s, own, r, r == 0);
 }
 
 int certstore_read_device(CertStore *s, CertPem *ret_cert, CertPem *ret_key) {
@@ -697,10 +612,10 @@ static int bundle_rebuild(CertStore *s) {
         }
         cert_pem_free_many(l, n); /* NULL, 0 when reading failed */
         if (r >= 0)
-                r = size > 0 ? write_file_atomic(s->bundle, bundle, size, 0600) : remove_file(s->bundle);
+                r = size > 0 ? write_file_atomic(s->at->bundle, bundle, size, 0600) : remove_file(s->at->bundle);
         if (r < 0)
                 log_warning_errno(r, "Failed to write %s, HTTPS provisioning may not see the custom CAs: %m",
-                                  s->bundle);
+                                  s->at->bundle);
         return r;
 }
 
@@ -710,14 +625,14 @@ static int device_tls_rebuild(CertStore *s) {
 
         int r = certstore_read_device(s, &cert, &key);
         if (r == -ENOENT)
-                r = remove_file(s->device_tls);
+                r = remove_file(s->at->device_tls);
         else if (r >= 0) {
                 size_t size = cert.size + key.size;
                 char *both = malloc(size + 1);
                 if (both) {
                         memcpy(both, cert.pem, cert.size);
                         memcpy(both + cert.size, key.pem, key.size);
-                        r = write_file_atomic(s->device_tls, both, size, 0600);
+                        r = write_file_atomic(s->at->device_tls, both, size, 0600);
                         explicit_bzero(both, size);
                         free(both);
                 } else
@@ -727,6 +642,11 @@ static int device_tls_rebuild(CertStore *s) {
         }
         if (r < 0)
                 log_warning_errno(r, "Failed to write %s, HTTPS provisioning may not offer the device certificate: %m",
-                                  s->device_tls);
+                                  s->at->device_tls);
         return r;
+}
+
+int certstore_rebuild(CertStore *s) {
+        int r = bundle_rebuild(s), k = device_tls_rebuild(s);
+        return r < 0 ? r : k;
 }

@@ -6,23 +6,25 @@
 #include "macro.h"
 
 /*
- * The phone's certificates, kept by provd and written by nobody else:
+ * The phone's certificates, kept by provd and written by nobody else. The
+ * store is a generation, <state>/certs/gen-<n>, named by the symbolic link
+ * <state>/certs/current (see certstore-gen.c), and holds
  *
- *   <state>/certs/ca/<name>.pem     custom CAs (static.security.ca_cert 1 or 2)
- *   <state>/certs/device.pem        the device certificate, its chain after it
- *   <state>/certs/device.key        its private key
+ *   ca/<name>.pem     custom CAs (static.security.ca_cert 1 or 2)
+ *   device.pem        the device certificate, its chain after it
+ *   device.key        its private key
  *
- * and, made from them for libcurl (provisioning over HTTPS), rewritten on
- * every change and removed when there is nothing to put in them:
+ * and, made from them for libcurl (provisioning over HTTPS) with every change,
+ * absent when there is nothing to put in them:
  *
- *   <state>/certs/ca-bundle.pem     every custom CA in one file
- *   <state>/certs/device-tls.pem    the device certificate, its chain, then its key
+ *   ca-bundle.pem     every custom CA in one file
+ *   device-tls.pem    the device certificate, its chain, then its key
  *
- * Directories 0700, files 0600, each written atomically (temporary file,
- * fsync, rename). What is installed is parsed with GnuTLS first and what is
- * stored is GnuTLS's own PEM of it: nothing else of the file given survives.
- * The key is written before the certificate, and a pair that does not match
- * when read is no device certificate. No loop, no bus.
+ * Directories 0700, files 0600. Every change is atomic: it is made in a copy
+ * of the generation, which then replaces it. What is installed is parsed with
+ * GnuTLS first and what is stored is GnuTLS's own PEM of it: nothing else of
+ * the file given survives. A pair that does not match when read is no device
+ * certificate. No loop, no bus.
  */
 
 #define CERTSTORE_CA_MAX 64             /* custom CAs installed at once */
@@ -31,8 +33,9 @@
 #define CERTSTORE_NAME_MAX 64
 
 /* Below the state directory: the files for libcurl (see above). */
-#define CERTSTORE_CA_BUNDLE "certs/ca-bundle.pem"
-#define CERTSTORE_DEVICE_TLS "certs/device-tls.pem"
+#define CERTSTORE_CA_DIR "certs/current/ca"
+#define CERTSTORE_CA_BUNDLE "certs/current/ca-bundle.pem"
+#define CERTSTORE_DEVICE_TLS "certs/current/device-tls.pem"
 
 typedef struct CertStore CertStore;
 
@@ -49,8 +52,8 @@ typedef struct CertPem {
         size_t size;
 } CertPem;
 
-/* Creates <state_dir>/certs and certs/ca if missing, and brings the files for
- * libcurl up to date. */
+/* Creates <state_dir>/certs if missing; moves a store from before generations
+ * into the first one. */
 int certstore_open(const char *state_dir, CertStore **ret);
 CertStore *certstore_free(CertStore *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CertStore *, certstore_free);
@@ -99,3 +102,20 @@ void cert_pem_free_many(CertPem *l, size_t n);
 
 /* A name for files and the bus: [A-Za-z0-9][A-Za-z0-9._-]*, at most CERTSTORE_NAME_MAX. */
 bool certstore_name_is_valid(const char *name);
+
+/*
+ * Several changes as one, for provisioning: certstore_begin() copies the store;
+ * the changes after it go to the copy, and reads see it. certstore_prepare()
+ * makes the copy durable, naming the configuration store's generation before
+ * the run; certstore_commit() makes it the store, certstore_abort() drops it.
+ * Without begin every change is one on its own. -EBUSY: begun already.
+ */
+int certstore_begin(CertStore *s);
+int certstore_prepare(CertStore *s, uint64_t config_generation);
+int certstore_commit(CertStore *s);
+void certstore_abort(CertStore *s);
+/* At start, with the configuration store's generation: a copy prepared by a
+ * run that died before its commit becomes the store if the configuration got
+ * past the generation it named (the run's configuration was applied), else is
+ * dropped. Also removes what an interrupted change left. */
+int certstore_recover(CertStore *s, uint64_t config_generation);

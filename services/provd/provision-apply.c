@@ -386,6 +386,8 @@ void run_apply(Provision *pv) {
         if (certs < 0)
                 return;
         r = store_apply(pv, run, common, mac, &local);
+        if (certs > 0)
+                provision_certs_commit(pv, r >= 0);
         if (r < 0)
                 return;
         provision_local_run_done(pv, run);

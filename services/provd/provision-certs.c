@@ -234,18 +234,40 @@ static int apply(Provision *pv, Run *run, const Wanted *w) {
 
 int provision_certs_install(Provision *pv, Run *run, const char *common, const char *mac) {
         _cleanup_(wanted_done) Wanted w = {};
+        CertStore *s = pv->provd->certs;
 
-        if (!pv->provd->certs)
+        if (!s)
                 return 0;
         int r = wanted_read(common, mac, &w);
         if (r < 0)
                 return run_fail(pv, r, false, "Cannot read the provisioned certificate settings: %s", strerror(-r));
         if (!wanted_any(&w))
                 return 0;
+        /* in a copy of the store, made current with the configuration (provision_certs_commit()) */
+        r = certstore_begin(s);
+        if (r < 0)
+                return run_fail(pv, r, false, "Cannot change the certificate store: %s", strerror(-r));
         r = apply(pv, run, &w);
         if (r > 0) {
-                log_info("Provisioning changed the certificates");
-                certstore_bus_changed(pv->provd);
+                int k = certstore_prepare(s, store_generation(pv->provd->store));
+                if (k < 0)
+                        r = run_fail(pv, k, false, "Cannot write the new certificates: %s", strerror(-k));
         }
+        if (r <= 0)
+                certstore_abort(s);
         return r;
+}
+
+void provision_certs_commit(Provision *pv, bool ok) {
+        CertStore *s = pv->provd->certs;
+
+        if (!ok) {
+                certstore_abort(s);
+                return;
+        }
+        /* the configuration is applied: should this fail, provd's next start finishes it */
+        if (certstore_commit(s) < 0)
+                return;
+        log_info("Provisioning changed the certificates");
+        certstore_bus_changed(pv->provd);
 }

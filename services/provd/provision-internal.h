@@ -150,10 +150,13 @@ void run_apply(Provision *pv);
 /* provision-certs.c: static.trusted_certificates.* and static.server_certificates.* of the
  * composed layers. prepare: 1 when their files are being fetched first (run_apply() comes
  * again), 0 when all are here and good, < 0 when the run failed. install: after the other
- * checks, before the configuration is applied; 1 when the store changed, < 0 failed. */
+ * checks, before the configuration is applied, in a copy of the store made durable; 1 when
+ * it changed, < 0 failed. commit: after the configuration was applied (ok) or was not, when
+ * install returned 1: the copy becomes the store, or is dropped. */
 int provision_certs_prepare(Provision *pv, Run *run, const char *common, const char *mac);
 bool provision_certs_wanted(Provision *pv, const char *common, const char *mac);
 int provision_certs_install(Provision *pv, Run *run, const char *common, const char *mac);
+void provision_certs_commit(Provision *pv, bool ok);
 /* A certificate file arrived (or is missing). */
 int provision_certs_fetched(Provision *pv, Run *run, Fetch *f);
 

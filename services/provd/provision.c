@@ -695,7 +695,7 @@ int provision_new(Provd *p, const char *state_dir, Provision **ret) {
         pv->provd = p;
         pv->dir = strjoin(state_dir, "/provision", NULL);
         pv->cache_dir = strjoin(state_dir, "/provision/cache", NULL);
-        pv->ca_dir = strjoin(state_dir, "/certs/ca", NULL);
+        pv->ca_dir = strjoin(state_dir, "/" CERTSTORE_CA_DIR, NULL);
         pv->ca_file = strjoin(state_dir, "/" CERTSTORE_CA_BUNDLE, NULL);
         pv->device_cert = strjoin(state_dir, "/" CERTSTORE_DEVICE_TLS, NULL);
         if (!pv->dir || !pv->cache_dir || !pv->ca_dir || !pv->ca_file || !pv->device_cert)

@@ -218,7 +218,7 @@ def read(path):
 
 def store_files(phone):
     """The certificate store's files and what they hold."""
-    top = os.path.join(phone.dir, "state", "provd", "certs")
+    top = os.path.join(phone.dir, "state", "provd", "certs", "current")  # the generation in use
     out = {}
     for d, _, files in os.walk(top):
         for name in files:
@@ -303,7 +303,7 @@ def _(t):
     files = store_files(phone)
     expect("BEGIN CERTIFICATE" in files.get("device.pem", "") and "PRIVATE KEY" in files.get("device.key", ""),
            f"installed in the store: {sorted(files)}")
-    mode = os.stat(os.path.join(phone.dir, "state", "provd", "certs", "device.key")).st_mode & 0o777
+    mode = os.stat(os.path.join(phone.dir, "state", "provd", "certs", "current", "device.key")).st_mode & 0o777
     expect(mode == 0o600, f"device.key mode {mode:o}")
     provision(phone, "--url", mutual.url)
     expect(phone.get("account.1.label") == "Mutual", "the provisioned device certificate is offered")

@@ -3,6 +3,11 @@
 """provd killed (SIGKILL) at random moments while it provisions, 100 times:
 the configuration is always exactly the one before or the one being applied,
 never half-written or mixed, and what a kill leaves behind is tidied away.
+The certificate store goes with it: each file set installs its own CA (all
+others deleted) and device certificate, and the store is always the one that
+belongs to the configuration, as the next start finds it (a run killed after
+its configuration was applied and before its certificates were made current
+has them finished by that start: certstore_recover()).
 
 provd runs on its own (no deskphone-session) on a private dbus-daemon, with
 power-on provisioning from a Python HTTP server that serves, alternately,
@@ -25,7 +30,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 
 from deskphone import Tap, TestFailure, _stop_process, built, cfg_text, expect, program  # noqa: E402
-from provisioning import TEST_MAC, Answer, ScriptedHttp  # noqa: E402
+from provisioning import TEST_MAC, Answer, ScriptedHttp, ThrowawayCa  # noqa: E402
 
 tap = Tap()
 tap.require("dbus-daemon")
@@ -35,9 +40,11 @@ ITERATIONS = int(os.environ.get("DESKPHONE_KILL_ITERATIONS", "100"))
 LAYER_FILES = ("site.cfg", "common.cfg", "mac.cfg", "local.cfg", "effective.cfg")
 
 
-def file_set(tag):
+def file_set(tag, url):
     """A complete common + MAC file pair; every key's value depends on tag."""
-    common = {"account.1.label": f"Label {tag}", "account.1.display_name": f"Display {tag}",
+    common = {"static.trusted_certificates.url": f"{url}ca-{tag}.pem",
+              "static.trusted_certificates.delete": "http://localhost/all",
+              "static.server_certificates.url": f"{url}device-{tag}.pem","account.1.label": f"Label {tag}", "account.1.display_name": f"Display {tag}",
               "account.1.user_name": f"user{tag.lower()}", "account.1.auth_name": f"auth{tag.lower()}",
               "account.1.sip_server.1.address": f"sip-{tag.lower()}.example.com",
               "account.1.sip_server.1.port": 5060 if tag == "A" else 5070,
@@ -72,9 +79,17 @@ class KillRig:
         self.bus = self.bus_proc.stdout.readline().decode().strip()
         expect(self.bus.startswith("unix:"), f"dbus-daemon did not start: {self.bus!r}")
         self.name = "dbus-daemon"
+        self.certs_dir = os.path.join(self.state, "certs")
+        for tag in ("A", "B"):
+            ca = ThrowawayCa(self.dir, f"ca-{tag}")
+            cert, key = ca.server_cert(f"phone-{tag.lower()}.example.com", usage="tls_www_client")
+            with open(ca.cert, "rb") as f:
+                self.srv.route(f"ca-{tag}.pem", Answer(f.read()))
+            with open(cert, "rb") as c, open(key, "rb") as k:
+                self.srv.route(f"device-{tag}.pem", Answer(c.read() + k.read()))
 
     def serve(self, tag):
-        common, mac = file_set(tag)
+        common, mac = file_set(tag, self.srv.url)
         self.srv.route("y000000000000.cfg", Answer(common))
         self.srv.route(f"{TEST_MAC}.cfg", Answer(mac))
 
@@ -103,8 +118,28 @@ class KillRig:
         expect(took is not None, f"provd did not provision {tag}:\n{''.join(lines)}")
         return took
 
-    def entries(self):
-        return sorted(os.listdir(self.config_dir))
+    def entries(self, d=None):
+        return sorted(os.listdir(d or self.config_dir))
+
+    def certificates(self, config_gen):
+        """(generation, {file: bytes}) of the certificate store as the next start makes it:
+        current's, or a prepared generation whose configuration change was made."""
+        gen = int(re.fullmatch(r"gen-(\d+)", os.readlink(os.path.join(self.certs_dir, "current"))).group(1))
+        for e in self.entries(self.certs_dir):
+            m = re.fullmatch(r"gen-(\d+)", e)
+            prepared = os.path.join(self.certs_dir, e, "prepared")
+            if m and int(m.group(1)) > gen and os.path.exists(prepared):
+                with open(prepared) as f:
+                    if config_gen > int(f.read()):
+                        gen = int(m.group(1))
+        files = {}
+        top = os.path.join(self.certs_dir, f"gen-{gen}")
+        for d, _, names in os.walk(top):
+            for name in names:
+                if name != "prepared":
+                    with open(os.path.join(d, name), "rb") as f:
+                        files[os.path.relpath(os.path.join(d, name), top)] = f.read()
+        return gen, files
 
     def current(self):
         """(generation number, {file: bytes}) of what "current" points at."""
@@ -130,20 +165,27 @@ def _(t):
     rig = t.add(KillRig(t))
     # clean runs: the two states, and how long a run takes to apply
     times = [rig.clean_run("A")]
-    _, state_a = rig.current()
+    gen, state_a = rig.current()
+    certs_a = rig.certificates(gen)[1]
     times.append(rig.clean_run("B"))
-    _, state_b = rig.current()
+    gen, state_b = rig.current()
+    certs_b = rig.certificates(gen)[1]
     times.append(rig.clean_run("A"))
-    expect(rig.current()[1] == state_a, "provisioning A again must give A's configuration")
+    gen, files = rig.current()
+    expect(files == state_a, "provisioning A again must give A's configuration")
+    expect(rig.certificates(gen)[1] == certs_a, "and A's certificates")
     expect(state_a["effective.cfg"] != state_b["effective.cfg"], "A and B must differ")
+    expect(certs_a["device.pem"] != certs_b["device.pem"] and len([n for n in certs_a if n.startswith("ca/")]) == 1,
+           f"A and B must have a device certificate and one CA each: {sorted(certs_a)}")
     states = {"A": state_a, "B": state_b}
+    cert_states = {"A": certs_a, "B": certs_b}
     applied_ms = sorted(times)[1]
     tap._diag(f"seed {SEED}; a clean run applies {applied_ms:.0f} ms after provd starts "
               f"(runs: {', '.join(f'{x:.0f}' for x in times)} ms)")
 
     rng = random.Random(SEED)
     prev = "A"
-    counts = {"before": 0, "after": 0, "mid-write": 0, "old-left": 0, "exited": 0}
+    counts = {"before": 0, "after": 0, "mid-write": 0, "old-left": 0, "exited": 0, "certs-finished": 0}
     started = time.monotonic()
     for i in range(ITERATIONS):
         tag = "B" if i % 2 == 0 else "A"
@@ -168,6 +210,16 @@ def _(t):
         expect(now in (prev, tag), f"iteration {i}: the configuration is {now}, but it was {prev} and {tag} was "
                                    "being applied")
         counts["after" if now == tag and now != prev else "before"] += 1
+        certs_gen, certs = rig.certificates(gen)
+        expect(certs == cert_states[now], f"iteration {i} (kill after {delay:.1f} ms): the configuration is {now} "
+                                          f"but the certificates in gen-{certs_gen} are not {now}'s")
+        cert_extra = [e for e in rig.entries(rig.certs_dir) if e not in ("current", "current.tmp", f"gen-{certs_gen}")]
+        for e in cert_extra:
+            m = re.fullmatch(r"gen-(\d+)", e)
+            expect(m and abs(int(m.group(1)) - certs_gen) == 1,
+                   f"iteration {i}: unexpected {e} in certs/ beside gen-{certs_gen}: {rig.entries(rig.certs_dir)}")
+        if certs_gen != int(os.readlink(os.path.join(rig.certs_dir, "current"))[4:]):
+            counts["certs-finished"] += 1
         # what a kill may leave (the next start removes it): the next generation
         # half-written, the link's temporary, the one before not yet removed
         extra = [e for e in rig.entries() if e not in ("current", f"gen-{gen}")]
@@ -188,12 +240,17 @@ def _(t):
     gen, files = rig.current()
     expect(files == states[final], f"after the kills, provisioning {final} must give {final}'s configuration")
     expect(rig.entries() == ["current", f"gen-{gen}"], f"config/ after a clean start: {rig.entries()}")
+    certs_gen, certs = rig.certificates(gen)
+    expect(certs == cert_states[final], f"after the kills, provisioning {final} must give {final}'s certificates")
+    expect(rig.entries(rig.certs_dir) == ["current", f"gen-{certs_gen}"],
+           f"certs/ after a clean start: {rig.entries(rig.certs_dir)}")
     rig.clean_run(prev)
     expect(rig.current()[1] == states[prev], f"and provisioning {prev} again must give {prev}'s")
 
     tap._diag(f"{ITERATIONS} kills in {took:.1f} s: {counts['before']} left the previous configuration, "
               f"{counts['after']} the new one, {counts['mid-write']} hit a generation being written, "
-              f"{counts['old-left']} came before the old one was removed, {counts['exited']} found provd already gone")
+              f"{counts['old-left']} came before the old one was removed, {counts['exited']} found provd already gone, "
+                f"{counts['certs-finished']} left certificates that the next start makes current")
     expect(counts["after"] > 0 and counts["before"] > 0, f"the kills did not spread around the apply: {counts}")
     if took > 60:
         raise TestFailure(f"{ITERATIONS} iterations took {took:.1f} s (budget 60 s)")

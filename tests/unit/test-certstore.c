@@ -2,9 +2,11 @@
 /* provd's certificate store (services/provd/certstore.c) in a temporary directory,
  * with certificates and keys made here with GnuTLS. */
 #include <gnutls/gnutls.h>
+#include <dirent.h>
 #include <gnutls/x509.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -98,10 +100,10 @@ static void test_install_list_remove(CertStore *s) {
         check(certstore_install_ca(s, "", b.cert, b.cert_size, &n3, reason, sizeof(reason)) == 0);
         check(n3 && streq(n3, "deskphone-test-CA-2"), "another CA with that CN: %s", n3);
         check(certstore_install_ca(s, "mine", c.cert, c.cert_size, &n4, reason, sizeof(reason)) == 0);
-        path = strjoin(dir, "/certs/ca/mine.pem", NULL);
+        path = strjoin(dir, "/certs/current/ca/mine.pem", NULL);
         check(mode_of(path) == 0600, "%o", (unsigned) mode_of(path));
         free(path);
-        path = strjoin(dir, "/certs/ca", NULL);
+        path = strjoin(dir, "/certs/current/ca", NULL);
         check(mode_of(path) == 0700, "%o", (unsigned) mode_of(path));
         tap_end();
 
@@ -230,7 +232,7 @@ static void test_check(void) {
 
 static void test_device(CertStore *s) {
         Pem a = make_cert("phone-a", 500), b = make_cert("phone-b", 501);
-        _cleanup_(freep) char *key_path = strjoin(dir, "/certs/device.key", NULL);
+        _cleanup_(freep) char *key_path = strjoin(dir, "/certs/current/device.key", NULL);
         CertPem cert = {}, key = {};
         char reason[256] = "";
 
@@ -247,7 +249,8 @@ static void test_device(CertStore *s) {
         cert_pem_done(&cert);
         cert_pem_done(&key);
         /* a key that is not the certificate's, as a crash between the two writes could leave */
-        check(write_file_atomic(key_path, b.key, b.key_size, 0600) == 0);
+        _cleanup_(freep) char *real_key = realpath(key_path, NULL); /* write_file_atomic() follows no link */
+        check(real_key && write_file_atomic(real_key, b.key, b.key_size, 0600) == 0);
         check(certstore_read_device(s, &cert, &key) == -ENOENT, "a pair that does not match is none");
         tap_end();
 
@@ -281,6 +284,149 @@ static void test_device(CertStore *s) {
         pem_done(&b);
 }
 
+/* ---- generations ---- */
+
+static unsigned n_generations(const char *root) {
+        DIR *d = opendir(root);
+        struct dirent *de;
+        unsigned n = 0;
+
+        while (d && (de = readdir(d)))
+                n += startswith(de->d_name, "gen-") != NULL;
+        if (d)
+                closedir(d);
+        return n;
+}
+
+static size_t n_cas(CertStore *s) {
+        CertInfo *l = NULL;
+        size_t n = 0;
+
+        if (certstore_list_ca(s, &l, &n) < 0)
+                return (size_t) -1;
+        cert_info_free_many(l, n);
+        return n;
+}
+
+/* A provisioning run that dies after certstore_prepare(): a child that does the
+ * changes and exits without commit or abort. */
+static bool die_prepared(const char *state, const Pem *ca, const Pem *device, uint64_t config_generation) {
+        pid_t pid = fork();
+
+        if (pid == 0) {
+                CertStore *s = NULL;
+                bool ok = certstore_open(state, &s) == 0 && certstore_begin(s) == 0 &&
+                          certstore_install_ca(s, "", ca->cert, ca->cert_size, NULL, NULL, 0) == 0 &&
+                          certstore_install_device(s, device->cert, device->cert_size, device->key, device->key_size,
+                                                   NULL, 0) == 0 &&
+                          certstore_prepare(s, config_generation) == 0;
+                _exit(ok ? 0 : 1);
+        }
+        int status;
+        return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static void test_generations(void) {
+        char state[] = "/tmp/test-certstore-gen-XXXXXX";
+        Pem a = make_cert("gen CA", 600), d = make_cert("gen phone", 601);
+        CertPem cert = {}, key = {};
+
+        if (!mkdtemp(state))
+                return;
+        _cleanup_(freep) char *root = strjoin(state, "/certs", NULL);
+        char *bundle = strjoin(state, "/" CERTSTORE_CA_BUNDLE, NULL);
+
+        tap_begin("/certstore/generation/abort");
+        CertStore *s = NULL;
+        check(certstore_open(state, &s) == 0);
+        check(certstore_begin(s) == 0);
+        check(certstore_begin(s) == -EBUSY, "one change at a time");
+        check(certstore_install_ca(s, "", a.cert, a.cert_size, NULL, NULL, 0) == 0);
+        check(n_cas(s) == 1, "the change sees itself");
+        check(access(bundle, F_OK) < 0, "nothing reaches the files for libcurl before the commit");
+        certstore_abort(s);
+        check(n_cas(s) == 0, "dropped");
+        check(n_generations(root) == 1, "%u generations", n_generations(root));
+        tap_end();
+
+        tap_begin("/certstore/generation/commit");
+        check(certstore_begin(s) == 0);
+        check(certstore_install_ca(s, "", a.cert, a.cert_size, NULL, NULL, 0) == 0);
+        check(certstore_install_device(s, d.cert, d.cert_size, d.key, d.key_size, NULL, 0) == 0);
+        check(certstore_prepare(s, 7) == 0);
+        check(certstore_commit(s) == 0);
+        check(n_cas(s) == 1 && certstore_read_device(s, &cert, &key) == 0, "both");
+        cert_pem_done(&cert);
+        cert_pem_done(&key);
+        check(access(bundle, R_OK) == 0, "the CA bundle");
+        check(n_generations(root) == 1, "%u generations: the old one is gone", n_generations(root));
+        /* one change on its own is a generation too */
+        check(certstore_remove_ca(s, "gen-CA") == 0);
+        check(certstore_remove_device(s) == 0);
+        check(n_cas(s) == 0 && access(bundle, F_OK) < 0, "removed");
+        check(n_generations(root) == 1, "%u generations", n_generations(root));
+        certstore_free(s);
+        tap_end();
+
+        /* a run that died before its configuration changed: the certificates stay as they were */
+        tap_begin("/certstore/generation/recover-drop");
+        check(die_prepared(state, &a, &d, 41), "the child's changes");
+        check(n_generations(root) == 2, "%u generations", n_generations(root));
+        s = NULL;
+        check(certstore_open(state, &s) == 0);
+        check(n_cas(s) == 0, "the store before recovery is the old one");
+        check(certstore_recover(s, 41) == 0);
+        check(n_cas(s) == 0 && certstore_read_device(s, &cert, &key) == -ENOENT, "dropped");
+        check(n_generations(root) == 1, "%u generations", n_generations(root));
+        certstore_free(s);
+        tap_end();
+
+        /* it died after: the certificates go with the configuration */
+        tap_begin("/certstore/generation/recover-forward");
+        check(die_prepared(state, &a, &d, 41), "the child's changes");
+        s = NULL;
+        check(certstore_open(state, &s) == 0);
+        check(certstore_recover(s, 42) == 0);
+        check(n_cas(s) == 1 && certstore_read_device(s, &cert, &key) == 0, "finished");
+        cert_pem_done(&cert);
+        cert_pem_done(&key);
+        check(access(bundle, R_OK) == 0, "the CA bundle");
+        check(n_generations(root) == 1, "%u generations", n_generations(root));
+        certstore_free(s);
+        tap_end();
+        (void) rm_rf(state);
+
+        /* a store from before generations */
+        tap_begin("/certstore/generation/migrate");
+        memcpy(state + strlen(state) - 6, "XXXXXX", 6);
+        check(mkdtemp(state) != NULL);
+        _cleanup_(freep) char *old_ca = strjoin(state, "/certs/ca", NULL), *old_pem = strjoin(old_ca, "/old.pem", NULL);
+        _cleanup_(freep) char *old_cert = strjoin(state, "/certs/device.pem", NULL),
+                              *old_key = strjoin(state, "/certs/device.key", NULL),
+                              *old_bundle = strjoin(state, "/certs/ca-bundle.pem", NULL);
+        check(mkdir_p(old_ca, 0700) == 0);
+        check(write_file_atomic(old_pem, a.cert, a.cert_size, 0600) == 0);
+        check(write_file_atomic(old_cert, d.cert, d.cert_size, 0600) == 0);
+        check(write_file_atomic(old_key, d.key, d.key_size, 0600) == 0);
+        check(write_file_atomic(old_bundle, a.cert, a.cert_size, 0600) == 0);
+        s = NULL;
+        check(certstore_open(state, &s) == 0);
+        check(n_cas(s) == 1 && certstore_read_device(s, &cert, &key) == 0, "kept");
+        cert_pem_done(&cert);
+        cert_pem_done(&key);
+        check(access(old_ca, F_OK) < 0 && access(old_cert, F_OK) < 0 && access(old_bundle, F_OK) < 0,
+              "moved into the first generation");
+        free(bundle);
+        bundle = strjoin(state, "/" CERTSTORE_CA_BUNDLE, NULL);
+        check(access(bundle, R_OK) == 0, "the CA bundle, remade");
+        certstore_free(s);
+        (void) rm_rf(state);
+        tap_end();
+        free(bundle);
+        pem_done(&a);
+        pem_done(&d);
+}
+
 int main(void) {
         _cleanup_(certstore_freep) CertStore *s = NULL;
 
@@ -297,6 +443,7 @@ int main(void) {
                 test_device(s);
         }
         test_check();
+        test_generations();
         (void) rm_rf(dir);
         return tap_finish();
 }

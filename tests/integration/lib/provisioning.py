@@ -439,6 +439,7 @@ def provisioning_phone(t, cfg, ca=None, services=("provd",), fake_media=False, e
     phone = t.add(Phone(d, cfg=full, services=list(services), name=os.path.basename(d), fake_media=fake_media,
                         env=env))
     if ca:
+        # the store as it was before generations: provd moves it into the first one at start
         cadir = os.path.join(d, "state", "provd", "certs", "ca")
         os.makedirs(cadir, mode=0o700, exist_ok=True)
         shutil.copy(ca.cert, os.path.join(cadir, "test-ca.pem"))
