@@ -1,18 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* In-band DTMF (dtmf-inband.h): the Q.23 generator, and spandsp's detector. */
+/* In-band DTMF (dtmf-inband.h): the Q.23 generator, and spandsp's detector
+ * (loaded when first needed: spandsp-dl.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <spandsp/telephony.h>
-#include <spandsp/logging.h>
-#include <spandsp/super_tone_rx.h>
-#include <spandsp/dtmf.h>
 
 #include "dtmf-inband.h"
 #include "resample.h"
+#include "spandsp-dl.h"
 
 #define TONE_SAMPLES (DTMF_INBAND_RATE * DTMF_INBAND_TONE_MS / 1000)
 #define GAP_SAMPLES (DTMF_INBAND_RATE * DTMF_INBAND_GAP_MS / 1000)
@@ -119,6 +117,7 @@ bool dtmf_inband_tx_fill(DtmfInbandTx *t, int16_t *pcm, size_t n) {
 /* ---- receiving ---- */
 
 struct DtmfInbandRx {
+        const SpandspApi *sp;
         dtmf_rx_state_t *dtmf;
         Downsampler down;
         DtmfInbandHandler handler;
@@ -155,15 +154,19 @@ static void on_digits(void *userdata, const char *digits, int len) {
 }
 
 int dtmf_inband_rx_new(DtmfInbandHandler handler, void *userdata, DtmfInbandRx **ret) {
+        const SpandspApi *sp = spandsp_api();
+        if (!sp)
+                return -ENOPKG;
         DtmfInbandRx *r = calloc(1, sizeof(DtmfInbandRx));
         if (!r)
                 return -ENOMEM;
-        r->dtmf = dtmf_rx_init(NULL, on_digits, r);
+        r->sp = sp;
+        r->dtmf = sp->dtmf_rx_init(NULL, on_digits, r);
         if (!r->dtmf) {
                 free(r);
                 return -ENOMEM;
         }
-        dtmf_rx_set_realtime_callback(r->dtmf, on_tone, r);
+        sp->dtmf_rx_set_realtime_callback(r->dtmf, on_tone, r);
         r->handler = handler;
         r->userdata = userdata;
         *ret = r;
@@ -173,7 +176,7 @@ int dtmf_inband_rx_new(DtmfInbandHandler handler, void *userdata, DtmfInbandRx *
 DtmfInbandRx *dtmf_inband_rx_free(DtmfInbandRx *r) {
         if (!r)
                 return NULL;
-        dtmf_rx_free(r->dtmf);
+        r->sp->dtmf_rx_free(r->dtmf);
         free(r);
         return NULL;
 }
@@ -183,6 +186,6 @@ void dtmf_inband_rx_feed(DtmfInbandRx *r, const int16_t *pcm, size_t n) {
 
         if (downsample2(&r->down, pcm, n, narrow) < 0)
                 return;
-        (void) dtmf_rx(r->dtmf, narrow, (int) (n / 2));
+        (void) r->sp->dtmf_rx(r->dtmf, narrow, (int) (n / 2));
         r->samples += n / 2;
 }

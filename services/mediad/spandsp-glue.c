@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* G.722 at 64 kbit/s through spandsp: the only file that sees spandsp's types.
+/* G.722 at 64 kbit/s through spandsp (loaded when first needed: spandsp-dl.h).
  * The codec runs at 16 kHz, the audio path's rate; its RTP clock is 8000
  * (RFC 3551 4.5.2). */
 #include <stddef.h>
 #include <stdint.h>
-#include <spandsp/telephony.h>
-#include <spandsp/g722.h>
-
 #include "codec.h"
+#include "spandsp-dl.h"
 
 struct CodecState {
+        const SpandspApi *sp;
         g722_encode_state_t *encoder;
         g722_decode_state_t *decoder;
 };
@@ -17,20 +16,24 @@ struct CodecState {
 static CodecState *g722_free(CodecState *s) {
         if (s) {
                 if (s->encoder)
-                        g722_encode_free(s->encoder);
+                        s->sp->g722_encode_free(s->encoder);
                 if (s->decoder)
-                        g722_decode_free(s->decoder);
+                        s->sp->g722_decode_free(s->decoder);
                 free(s);
         }
         return NULL;
 }
 
 static int g722_new(CodecState **ret) {
+        const SpandspApi *sp = spandsp_api();
+        if (!sp)
+                return -ENOPKG;
         CodecState *s = calloc(1, sizeof(CodecState));
         if (!s)
                 return -ENOMEM;
-        s->encoder = g722_encode_init(NULL, 64000, 0);
-        s->decoder = g722_decode_init(NULL, 64000, 0);
+        s->sp = sp;
+        s->encoder = sp->g722_encode_init(NULL, 64000, 0);
+        s->decoder = sp->g722_decode_init(NULL, 64000, 0);
         if (!s->encoder || !s->decoder) {
                 g722_free(s);
                 return -ENOMEM;
@@ -43,7 +46,7 @@ static int g722_new(CodecState **ret) {
 static int g722_encode_frame(CodecState *s, const int16_t *pcm, size_t n, uint8_t *out, size_t out_size) {
         if (n == 0 || n % 2 != 0 || n / 2 > out_size || n > CODEC_FRAME_MAX)
                 return -ENOBUFS;
-        int r = g722_encode(s->encoder, out, pcm, (int) n);
+        int r = s->sp->g722_encode(s->encoder, out, pcm, (int) n);
         return r > 0 ? r : -EIO;
 }
 
@@ -52,7 +55,7 @@ static int g722_decode_frame(CodecState *s, const uint8_t *data, size_t size, in
                 return -ENOBUFS;
         if (size == 0)
                 return 0;
-        int r = g722_decode(s->decoder, pcm, data, (int) size);
+        int r = s->sp->g722_decode(s->decoder, pcm, data, (int) size);
         return r >= 0 ? r : -EBADMSG;
 }
 

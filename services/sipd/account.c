@@ -557,7 +557,7 @@ int account_apply_settings(Account *a, const AccountSettings *s) {
         old_key = binding_key(a);
         account_settings_done(&a->settings);
         a->settings = copy;
-        account_emit(a, "Enabled", "Label", "Uri", "Server", "Transport");
+        account_emit(a, "Enabled", "Label", "Uri", "Server", "Transport", "SrtpEncryption");
         if (same)
                 return 0;
 

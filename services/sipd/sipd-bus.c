@@ -111,6 +111,10 @@ static int account_expires(Bus *bus, DBusMessageIter *iter, void *userdata) {
         return append_u32(iter, ((Account *) userdata)->expires);
 }
 
+static int account_srtp_encryption(Bus *bus, DBusMessageIter *iter, void *userdata) {
+        return append_string(iter, sdp_srtp_mode_to_string(((Account *) userdata)->settings.srtp));
+}
+
 static const BusMethod account_methods[] = {
         { "Register", "", "", "", "", method_register },
         {}
@@ -126,6 +130,7 @@ static const BusProperty account_properties[] = {
         { "State", "s", account_state, NULL, true },
         { "LastError", "s", account_last_error, NULL, true },
         { "Expires", "u", account_expires, NULL, true },
+        { "SrtpEncryption", "s", account_srtp_encryption, NULL, true },
         {}
 };
 

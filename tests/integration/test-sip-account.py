@@ -4,11 +4,12 @@
 failover to sip_server.2, refresh before expiry, Register(), and a
 configuration change re-registers only the account it concerns."""
 import os
+import re
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from deskphone import LOOPBACK, Tap, built, expect, free_port  # noqa: E402
+from deskphone import LOOPBACK, Tap, built, expect, free_port, wait_until  # noqa: E402
 
 tap = Tap()
 tap.require("kamailio")
@@ -25,6 +26,51 @@ def registers(kam, user):
     """REGISTER requests from user that reached Kamailio (challenged ones too)."""
     with open(kam.log_path, errors="replace") as f:
         return sum(1 for line in f if "REGISTER sip:" in line and f"from sip:{user}@" in line)
+
+
+def register_log(kam, user):
+    """[(Call-ID, line)] of user's REGISTERs in Kamailio's log, in order: each
+    request as it arrived, and its outcome when it had one (kamailio.cfg.in
+    logs "REGISTER: saved ... (expires N)" or a refusal; a 401 challenge is
+    not logged, the request with credentials that follows it is)."""
+    out = []
+    with open(kam.log_path, errors="replace") as f:
+        for line in f:
+            m = re.search(r"\{REGISTER ([^}]+)\}", line)
+            if m and ("REGISTER sip:" in line and f"from sip:{user}@" in line or
+                      f"REGISTER: saved sip:{user}@" in line or f"user '{user}'" in line or
+                      f"password for '{user}'" in line):
+                out.append((m.group(1), line.rstrip()))
+    return out
+
+
+def unanswered(kam, user):
+    """Call-IDs of user's registrations whose last REGISTER has no outcome in
+    Kamailio's log yet (not handled yet, or challenged and not sent again)."""
+    last = {}
+    for call_id, line in register_log(kam, user):
+        last[call_id] = line
+    return [c for c, line in last.items() if "REGISTER sip:" in line]
+
+
+def saves(kam, user):
+    """Bindings of user that Kamailio saved (a registration or a refresh)."""
+    return sum(1 for _, line in register_log(kam, user) if "REGISTER: saved" in line)
+
+
+def save_times(kam, user, n, timeout):
+    """When each of the next n bindings of user was saved, as Kamailio's log
+    shows it (time.monotonic(), read every 20 ms: Kamailio, not the phone)."""
+    times, seen = [], saves(kam, user)
+
+    def more():
+        nonlocal seen
+        now = saves(kam, user)
+        times.extend([time.monotonic()] * (now - seen))
+        seen = now
+        return len(times) >= n
+    wait_until(more, timeout, f"Kamailio to save {n} bindings of {user}")
+    return times[:n]
 
 
 @tap.case("/sip/account/failover")
@@ -48,9 +94,16 @@ def _(t):
     kam = t.kamailio(users=USERS, max_expires=4)
     phone = sip_phone(t, kam.account_cfg(1, "alice", expires=3600))
     phone.wait("account/1", "State", "registered")
-    first = registers(kam, "alice")
-    time.sleep(6)
-    expect(registers(kam, "alice") >= first + 2, f"{registers(kam, 'alice') - first} refresh(es) in 6 s, Expires 4")
+    registered = time.monotonic()
+    wait_until(lambda: saves(kam, "alice") >= 1, 5, "Kamailio to log alice's first binding")  # written after its 200
+    expires = phone.properties("account/1")["Expires"]
+    expect(0 < expires <= 4, f"Expires {expires}, Kamailio grants 4 s at most")
+    # two refreshes, each before the binding it renews expires (a late one would leave a gap)
+    times = save_times(kam, "alice", 2, timeout=15)
+    gaps = [b - a for a, b in zip([registered] + times, times)]
+    text = ", ".join(f"{g:.2f} s" for g in gaps)
+    t.tap._diag(f"refreshes after {text} (Expires {expires})")
+    expect(all(g < expires for g in gaps), f"refreshes after {text}: not all within Expires {expires}")
     expect(phone.properties("account/1")["State"] == "registered", "not registered after refreshes")
     expect(kam.contacts("alice"), "no binding left at Kamailio")
 
@@ -89,7 +142,20 @@ def _(t):
         time.sleep(0.05)
     expect(registers(kam, "bob") > bob, "bob's new expires did not re-register")
     expect(registers(kam, "alice") == alice, "a label, codec or global change re-registered alice")
-    time.sleep(0.5)  # an un-REGISTER of the old binding would arrive about now
+    # An un-REGISTER of the old binding (sofia sends one when sipd drops the
+    # old handle) leaves when sipd applies the change, with the new REGISTER,
+    # on the same TCP connection, and Kamailio handles one connection's
+    # requests in order. Once the new binding's 200 is in (Expires 1800, after
+    # a 401 round trip) and every REGISTER of bob's has its outcome in
+    # Kamailio's log (a challenged one too), nothing is in flight that could
+    # still remove the binding: an un-REGISTER must not come after it.
+    phone.wait("account/2", "Expires", 1800)
+    wait_until(lambda: not unanswered(kam, "bob"), 5, "Kamailio to finish every REGISTER of bob's")
+    lines = [line for _, line in register_log(kam, "bob")]
+    new = next((i for i, line in enumerate(lines) if line.endswith("(expires 1800)")), None)
+    expect(new is not None, "Kamailio's log has no binding of bob's saved with expires 1800")
+    expect(not any(line.endswith("(expires 0)") for line in lines[new:]),
+           "an un-REGISTER reached Kamailio after bob's new registration")
     expect(kam.contacts("bob"), "bob's binding is gone after re-registering")
     expect(phone.properties("account/2")["Expires"] == 1800, "bob's Expires is not the new one")
 

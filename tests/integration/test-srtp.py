@@ -27,7 +27,7 @@ import time
 import wave
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from deskphone import LOOPBACK, Skip, Tap, built, expect, free_port, free_port_pair  # noqa: E402
+from deskphone import LOOPBACK, Skip, Tap, built, expect, free_port, free_port_pair, wait_until  # noqa: E402
 from capture import Capture, payloads, periodic_share  # noqa: E402
 
 tap = Tap()
@@ -207,12 +207,17 @@ class Relay:
     # media
 
     def _on_media(self, direction, k, data):
+        """One packet, under the lock: counts read after set_mode() has
+        returned include every packet handled in the old mode."""
         with self._lock:
-            dest = self.dest[direction]
-            mode = self.mode[direction]
-            count = self.count[direction]
-            if k == 0 and len(self.rtp[direction]) < self.RTP_KEEP:
-                self.rtp[direction].append(data)
+            self._forward(direction, k, data)
+
+    def _forward(self, direction, k, data):
+        dest = self.dest[direction]
+        mode = self.mode[direction]
+        count = self.count[direction]
+        if k == 0 and len(self.rtp[direction]) < self.RTP_KEEP:
+            self.rtp[direction].append(data)
         if dest is None:
             return
         out = self.media[direction][k]
@@ -336,6 +341,33 @@ def wait_stat(p, name, minimum, timeout=6):
         time.sleep(0.25)
 
 
+# 3 s of audio at 20 ms a packet: enough for expect_tone(), which takes 1 s
+# from the middle of the call, and more than the 100 packets cases ask for
+AUDIO_PACKETS = 150
+
+
+def wait_audio(phones, packets=AUDIO_PACKETS, timeout=15):
+    """Each phone has received packets RTP packets: the call lasts as long as
+    the audio needs, however slowly the machine runs."""
+    for p in phones:
+        got = wait_stat(p, "PacketsReceived", packets, timeout=timeout)
+        expect(got >= packets, f"{p.name}: {got} packets received after {timeout} s, waited for {packets}")
+
+
+def set_srtp(p, mode):
+    """account.1.srtp_encryption, and wait until sipd has applied it (it
+    follows Config1's Changed signal, then fetches the configuration)."""
+    p.set({"account.1.srtp_encryption": MODES[mode]})
+    p.wait("account/1", "SrtpEncryption", mode)
+
+
+def wait_relay(relay, direction, what, n=60, timeout=10):
+    """The relay has done what (flipped, replayed) to n RTP packets toward direction."""
+    wait_until(lambda: relay.counts(direction)[what][0] >= n, timeout,
+               f"the relay to have {what} {n} RTP packets {direction.replace('_', ' ')} "
+               f"({relay.counts(direction)[what][0]} so far)")
+
+
 def no_keys_in_logs(t, phones, keys):
     expect(keys, "no a=crypto keys were seen in the SDP")
     for p in phones:
@@ -370,12 +402,11 @@ def _(t):
     relay = start_relay(t, b)
     clear = clear_reference(t, a, b, relay)
     for p in (a, b):
-        p.set({"account.1.srtp_encryption": 2})
-    time.sleep(0.5)  # sipd follows Config1's Changed signal
+        set_srtp(p, "compulsory")
     call = connect(a, b, relay.uri_for_bob, b_call="call/2")
     a.wait(call, "MediaEncryption", "srtp")
     b.wait("call/2", "MediaEncryption", "srtp")
-    time.sleep(3)
+    wait_audio((a, b))
     for p in (a, b):
         _, s = stream(p)
         expect(s["Encryption"] == "srtp:AEAD_AES_256_GCM", f"{p.name}: Encryption {s['Encryption']!r}")
@@ -409,7 +440,7 @@ def _(t):
     wait_stat(b, "PacketsReceived", 50)
 
     relay.set_mode("to_bob", "flip")
-    time.sleep(1.5)
+    wait_relay(relay, "to_bob", "flipped")
     relay.set_mode("to_bob", "pass")
     flipped = relay.counts("to_bob")["flipped"]
     got = wait_stat(b, "SrtpAuthFailures", flipped[0])
@@ -421,7 +452,7 @@ def _(t):
 
     received = stream(b)[1]["PacketsReceived"]
     relay.set_mode("to_bob", "replay")
-    time.sleep(1.5)
+    wait_relay(relay, "to_bob", "replayed")
     relay.set_mode("to_bob", "pass")
     replayed = relay.counts("to_bob")["replayed"]
     got = wait_stat(b, "SrtpReplays", replayed[0])
@@ -429,6 +460,8 @@ def _(t):
     t.tap._diag(f"replayed {replayed[0]} SRTP and {replayed[1]} SRTCP packets: bob counted {got} and {got_rtcp}")
     expect(replayed[0] >= 50 and got == replayed[0], f"{replayed[0]} replayed, {got} counted")
     expect(got_rtcp == replayed[1], f"{replayed[1]} SRTCP replayed, {got_rtcp} counted")
+    # a packet is replayed after each one forwarded: 60 more at least, once the statistics catch up
+    wait_stat(b, "PacketsReceived", received + 60)
     _, s = stream(b)
     expect(s["SrtpAuthFailures"] == flipped[0], "replays counted as authentication failures")
     expect(s["PacketsReceived"] >= received + 60, "the call stopped playing during the replays")
@@ -464,7 +497,7 @@ def _(t):
     b = phone(t, "bob", "off")
     relay = start_relay(t, b)
     call = connect(a, b, relay.uri_for_bob)
-    time.sleep(3)
+    wait_audio((a, b))
     for p, c in ((a, call), (b, "call/1")):
         props = p.properties(c)
         _, s = stream(p)
@@ -480,11 +513,14 @@ def _(t):
     expect_tone(t, a.playback, "optional alice <- off bob")
     expect_tone(t, b.playback, "off bob <- optional alice")
     call = connect(b, a, a.uri, b_call="call/2")  # off calls optional: a plain offer, a plain answer
-    time.sleep(1)
+    # media flowing to alice: her stream has been started with what was
+    # negotiated, and sipd reads MediaEncryption from that stream
+    wait_audio((a,), packets=1)
+    _, s = stream(a)
+    expect(s["Encryption"] == "none", f"optional answered a plain offer with {s['Encryption']}")
     expect(a.properties("call/2")["MediaEncryption"] == "none", "optional answered a plain offer with SRTP")
     hangup(b, a, call, b_call="call/2")
-    b.set({"account.1.srtp_encryption": 1})
-    time.sleep(0.5)
+    set_srtp(b, "optional")
     call = connect(a, b, b.uri, b_call="call/3")
     a.wait(call, "MediaEncryption", "srtp")
     b.wait("call/3", "MediaEncryption", "srtp")
@@ -591,7 +627,7 @@ def baresip_case(phone_calls):
         bs.event("CALL_ESTABLISHED")
         a.wait(call, "State", "active")
         a.wait(call, "MediaEncryption", "srtp")
-        time.sleep(3)
+        wait_audio((a,))
         _, s = stream(a)
         t.tap._diag(f"phone: {s['Encryption']}, {s['PacketsReceived']} received, {s['SrtpAuthFailures']} auth "
                     f"failures, {s['SrtpReplays']} replays")

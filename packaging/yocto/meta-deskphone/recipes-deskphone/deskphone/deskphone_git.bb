@@ -77,4 +77,5 @@ FILES:${PN} += " \
     ${nonarch_libdir}/tmpfiles.d \
 "
 
-RDEPENDS:${PN} = "dbus"
+# spandsp is loaded by mediad when a call needs it (services/mediad/spandsp-dl.h): no link, so name it
+RDEPENDS:${PN} = "dbus spandsp"
