@@ -327,15 +327,37 @@ static void tracked_name_set_owner(TrackedName *t, const char *owner) {
         t->owner = owner && *owner ? strdup(owner) : NULL;
 }
 
-static void on_name_owner_changed(Bus *bus, DBusMessage *m, void *userdata) {
+/* NameOwnerChanged(name, old_owner, new_owner); new_owner "": none. */
+static bool read_name_owner_changed(DBusMessage *m, const char **ret_name, const char **ret_new_owner) {
         const char *name, *old_owner, *new_owner;
 
         if (!dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &name, DBUS_TYPE_STRING, &old_owner,
                                    DBUS_TYPE_STRING, &new_owner, DBUS_TYPE_INVALID))
+                return false;
+        *ret_name = name;
+        *ret_new_owner = new_owner;
+        return true;
+}
+
+static void on_name_owner_changed(Bus *bus, DBusMessage *m, void *userdata) {
+        const char *name, *new_owner;
+
+        if (!read_name_owner_changed(m, &name, &new_owner))
                 return;
         TrackedName *t = tracked_name_find(bus, name);
         if (t)
                 tracked_name_set_owner(t, new_owner);
+}
+
+int bus_add_match_name_owner_changed(Bus *bus, BusSignalCallback cb, void *userdata) {
+        return bus_add_match_signal(bus, DBUS_SERVICE_DBUS, DBUS_PATH_DBUS, DBUS_INTERFACE_DBUS, "NameOwnerChanged",
+                                    cb, userdata);
+}
+
+bool bus_name_got_owner(DBusMessage *m, const char *well_known) {
+        const char *name, *new_owner;
+
+        return read_name_owner_changed(m, &name, &new_owner) && streq(name, well_known) && *new_owner;
 }
 
 static void on_get_name_owner(Bus *bus, DBusMessage *reply, int error, void *userdata) {

@@ -166,6 +166,11 @@ typedef void (*BusSignalCallback)(Bus *bus, DBusMessage *m, void *userdata);
 int bus_add_match_signal(Bus *bus, const char *sender, const char *path, const char *iface,
                          const char *member, BusSignalCallback cb, void *userdata);
 void bus_remove_match(Bus *bus, int id);
+/* Every NameOwnerChanged signal (an id for bus_remove_match()); in cb,
+ * bus_name_got_owner() tells whether a service (re)started. */
+int bus_add_match_name_owner_changed(Bus *bus, BusSignalCallback cb, void *userdata);
+/* m, a NameOwnerChanged, says that well_known has a new owner. */
+bool bus_name_got_owner(DBusMessage *m, const char *well_known);
 
 /* Helpers for message arguments. */
 int bus_append_strv(DBusMessageIter *iter, char * const *l);

@@ -72,7 +72,11 @@ static int do_start(Bus *bus, DBusMessage *m, void *userdata, BusError *error) {
                 return r;
         if (o.reason)
                 log_info("Provisioning asked for: %s", o.reason);
-        r = provision_start(p->provision, o.url, o.force, reason, sizeof(reason));
+        /* the files changed: a run going on is followed by one more (provision-schedule.c) */
+        if (o.reason && streq(o.reason, "check-sync") && !o.url && !o.force)
+                r = provision_check_sync(p->provision, reason, sizeof(reason));
+        else
+                r = provision_start(p->provision, o.url, o.force, reason, sizeof(reason));
         if (r == -EINPROGRESS)
                 return bus_error_set(error, r, "Provisioning is in progress already");
         if (r < 0)

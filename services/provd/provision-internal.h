@@ -15,6 +15,7 @@ typedef enum ProvisionTrigger {
         PROVISION_TRIGGER_REQUEST,  /* Start() */
         PROVISION_TRIGGER_POWER_ON,
         PROVISION_TRIGGER_SCHEDULE, /* repeat, weekly, retry */
+        PROVISION_TRIGGER_CHECK_SYNC, /* a registrar's NOTIFY check-sync, now or after the run going on */
         _PROVISION_TRIGGER_MAX,
 } ProvisionTrigger;
 
@@ -117,6 +118,8 @@ struct Provision {
         time_t weekly_end;        /* the end of the window weekly_at lies in */
         time_t weekly_done_until; /* the end of the window a weekly run happened in */
         bool powered_on;
+        bool check_sync_queued;   /* a check-sync came during the run going on: one more run after it */
+        sd_event_source *queued_run; /* defer: starts that run once the current one has ended */
 
         /* rollback (provision-rollback.c) */
         int sip_match;            /* PropertiesChanged of sipd's accounts */

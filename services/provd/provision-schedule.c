@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* When runs start: power-on, repeat.minutes, the weekly window, retries; jitter and backoff. */
+/* When runs start: power-on, repeat.minutes, the weekly window, retries; jitter and backoff; check-sync. */
 #include <sys/random.h>
 #include <time.h>
 
@@ -129,6 +129,71 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/*
+ * Check-sync. A registrar sends NOTIFY Event: check-sync when the administrator changed the files;
+ * sipd relays it as Start({"reason": "check-sync"}). With no run going on, a run starts now; a
+ * scheduled run that is only waiting (repeat's jitter, a retry's backoff: timers, not runs) does not
+ * hold it back, and a check-sync run that fails for a reason that may pass goes on with the backoff
+ * like a scheduled one. During a run (fetching or applying) the files it fetched may be the old
+ * ones: the check-sync is remembered and one more run starts as soon as that run ends, whatever its
+ * result (Cancel() forgets it). However many come during one run, one run follows.
+ *
+ * Only check-sync is remembered. An administrator's Start during a run still fails with InProgress:
+ * it gets an answer, can repeat itself, and its "url" and "force" belong to that call.
+ *
+ * The rate limit stays in sipd (services/sipd/notify.c): it relays at most one check-sync per 30 s
+ * (none while provd has not answered the last one) and answers the others 200 without relaying
+ * them. So check-syncs start at most one run per 30 s, queued or not, and a check-sync that sipd
+ * folds into the last one it relayed is not remembered here.
+ */
+static int on_queued_run(sd_event_source *s, void *userdata) {
+        Provision *pv = userdata;
+        char reason[256] = "";
+
+        if (!pv->check_sync_queued || pv->run)
+                return 0; /* another run came first: this one follows it */
+        pv->check_sync_queued = false;
+        /* the last run's end goes out first: State is seen leaving "fetching" between the two runs */
+        if (pv->provd->bus)
+                bus_flush_properties_changed(pv->provd->bus);
+        log_info("Provisioning again: a check-sync came during the last run");
+        int r = provision_start_run(pv, NULL, false, PROVISION_TRIGGER_CHECK_SYNC, reason, sizeof(reason));
+        if (r == -ENOENT)
+                log_warning("Provisioning for check-sync skipped: %s", reason);
+        else if (r < 0)
+                log_warning_errno(r, "Failed to start provisioning for check-sync: %m");
+        return 0;
+}
+
+/* Not from run_end() itself: its callers still hold the run that ended. Before the bus's sources
+ * (normal priority), so that no request is served between the two runs. */
+static void queued_run_arm(Provision *pv) {
+        int r;
+
+        if (pv->queued_run)
+                r = sd_event_source_set_enabled(pv->queued_run, SD_EVENT_ONESHOT);
+        else {
+                r = sd_event_add_defer(pv->provd->event, &pv->queued_run, on_queued_run, pv);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(pv->queued_run, SD_EVENT_PRIORITY_IMPORTANT);
+        }
+        if (r < 0) {
+                pv->check_sync_queued = false;
+                log_warning_errno(r, "Failed to queue provisioning for check-sync, ignoring: %m");
+        }
+}
+
+int provision_check_sync(Provision *pv, char *reason, size_t reason_size) {
+        if (!pv->run)
+                return provision_start_run(pv, NULL, false, PROVISION_TRIGGER_CHECK_SYNC, reason, reason_size);
+        if (pv->check_sync_queued)
+                log_debug("check-sync during a run: one more run follows it already");
+        else
+                log_info("check-sync during a run: provisioning again when it ends");
+        pv->check_sync_queued = true;
+        return 0;
+}
+
 void provision_run_ended(Provision *pv, ProvisionTrigger trigger, ProvisionResult result, bool transient,
                          uint64_t retry_after_s) {
         uint64_t now = provision_now_realtime();
@@ -146,6 +211,8 @@ void provision_run_ended(Provision *pv, ProvisionTrigger trigger, ProvisionResul
         pv->repeat_at = 0; /* counts from this run */
         if (pv->powered_on)
                 schedule(pv);
+        if (pv->check_sync_queued)
+                queued_run_arm(pv);
 }
 
 void provision_power_on(Provision *pv) {
@@ -184,4 +251,5 @@ void provision_config_changed(Provision *pv, char * const *keys) {
 
 void provision_schedule_done(Provision *pv) {
         pv->timer = sd_event_source_disable_unref(pv->timer);
+        pv->queued_run = sd_event_source_disable_unref(pv->queued_run);
 }

@@ -637,6 +637,7 @@ int provision_start(Provision *pv, const char *url, bool force, char *reason, si
 int provision_cancel(Provision *pv) {
         if (!pv->run)
                 return -ENOENT;
+        pv->check_sync_queued = false; /* stop means stop: no run follows */
         return run_fail(pv, -ECANCELED, false, "cancelled");
 }
 

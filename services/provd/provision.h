@@ -45,6 +45,11 @@
  * before repeated runs; failed scheduled runs that failed for a reason that
  * may pass (network, HTTP 5xx, 429) are retried with exponential backoff
  * (1 minute doubling to 1 hour, 10 times), or after the server's Retry-After.
+ *
+ * Check-sync (provision-schedule.c): a registrar's NOTIFY that the files
+ * changed starts a run now, also when a scheduled one is only waiting (its
+ * jitter, a retry's backoff); during a run (whose files may be the old ones)
+ * it is remembered, and one more run starts when that one ends.
  */
 
 typedef struct Provd Provd;
@@ -86,6 +91,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Provision *, provision_free);
  * requests, apply even when unchanged. -EINPROGRESS when a run is going on; -ENOENT when
  * there is no server to ask (reason says so). */
 int provision_start(Provision *pv, const char *url, bool force, char *reason, size_t reason_size);
+/* A check-sync (Start with "reason": "check-sync", no URL, not forced): the files on the server
+ * changed. Starts a run now; during a run, one more run follows it, however many come (0 then). */
+int provision_check_sync(Provision *pv, char *reason, size_t reason_size);
 /* Stop the run going on (it ends failed, "cancelled"); -ENOENT when there is none. */
 int provision_cancel(Provision *pv);
 /* Put back the provisioned configuration from before the last run that changed it

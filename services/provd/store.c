@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <dirent.h>
-#include <fcntl.h>
-#include <inttypes.h>
+/*
+ * The configuration store, see store.h: the layers (sorted key -> value maps of
+ * validated values), the effective configuration they merge into, and the
+ * changes the API makes to them. Writing and loading generations on disk is in
+ * store-disk.c; what both halves share is in store-internal.h.
+ */
+
 #include <stdarg.h>
 #include <sys/stat.h>
 
-#include "log.h"
-#include "store.h"
+#include "store-internal.h"
 #include "util.h"
 
 /*
@@ -24,40 +27,6 @@
  * - SCHEMA_MASK given for a secret key means "keep what this layer had"
  *   (Set, Import, the site file and the provisioned files alike).
  */
-
-static inline void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
-
-typedef struct Layer {
-        char **keys;   /* sorted, NULL-terminated (or NULL when empty) */
-        char **values; /* parallel to keys */
-        size_t n;
-} Layer;
-
-struct Store {
-        char *dir;            /* <state_dir>/config */
-        char *effective_path; /* <dir>/current/effective.cfg */
-        uint64_t generation;
-        Layer layers[_STORE_LAYER_MAX]; /* [STORE_LAYER_DEFAULT] stays empty */
-        Layer previous[2];              /* the provisioned layers before the last change */
-        bool has_previous;
-        char **all_keys;                /* every concrete schema key, sorted */
-        const SchemaKey **all_info;     /* parallel to all_keys */
-        size_t n_keys;
-};
-
-static const char * const layer_file[_STORE_LAYER_MAX] = {
-        [STORE_LAYER_SITE] = "site.cfg",
-        [STORE_LAYER_COMMON] = "common.cfg",
-        [STORE_LAYER_MAC] = "mac.cfg",
-        [STORE_LAYER_LOCAL] = "local.cfg",
-};
-
-/* The provisioned layers before the last provisioning, for a rollback:
- * [0] common, [1] mac. Absent when there is none. */
-static const char * const previous_file[2] = { "previous-common.cfg", "previous-mac.cfg" };
 
 const char *store_layer_to_string(StoreLayer l) {
         switch (l) {
@@ -77,9 +46,7 @@ const char *store_layer_to_string(StoreLayer l) {
         return NULL;
 }
 
-static void error_set(CfgError *e, const char *file, unsigned line, const char *format, ...)
-        _printf_(4, 5);
-static void error_set(CfgError *e, const char *file, unsigned line, const char *format, ...) {
+void store_error_set(CfgError *e, const char *file, unsigned line, const char *format, ...) {
         va_list ap;
 
         snprintf(e->file, sizeof(e->file), "%s", strempty(file));
@@ -91,7 +58,7 @@ static void error_set(CfgError *e, const char *file, unsigned line, const char *
 
 /* ---- Layer: a sorted key -> value map ---- */
 
-static void layer_done(Layer *l) {
+void layer_done(Layer *l) {
         for (size_t i = 0; i < l->n; i++) {
                 free(l->keys[i]);
                 erase_and_free(l->values[i]);
@@ -121,7 +88,7 @@ static bool layer_find(const Layer *l, const char *key, size_t *ret_pos) {
         return false;
 }
 
-static const char *layer_get(const Layer *l, const char *key) {
+const char *layer_get(const Layer *l, const char *key) {
         size_t i;
         return layer_find(l, key, &i) ? l->values[i] : NULL;
 }
@@ -186,7 +153,7 @@ static int layer_copy(const Layer *src, Layer *ret) {
         return 0;
 }
 
-static bool layer_equal(const Layer *a, const Layer *b) {
+bool layer_equal(const Layer *a, const Layer *b) {
         if (a == b)
                 return true;
         if (a->n != b->n)
@@ -200,8 +167,8 @@ static bool layer_equal(const Layer *a, const Layer *b) {
 /* Validate value for key and put it (normalised) into l. SCHEMA_MASK for a secret
  * keeps the value that old had. -ENOENT for an unknown key (reason not set: the
  * caller decides whether to skip it); other errors with "key: reason" in error. */
-static int layer_put_checked(Layer *l, const Layer *old, const char *key, const char *value,
-                             const char *file, unsigned line, CfgError *error) {
+int layer_put_checked(Layer *l, const Layer *old, const char *key, const char *value,
+                      const char *file, unsigned line, CfgError *error) {
         char reason[sizeof(error->reason)] = "";
         _cleanup_(erase_and_freep) char *norm = NULL;
 
@@ -217,15 +184,15 @@ static int layer_put_checked(Layer *l, const Layer *old, const char *key, const 
 
         int r = schema_validate(k, value, &norm, reason, sizeof(reason));
         if (r < 0) {
-                error_set(error, file, line, "%s: %s", key, reason[0] ? reason : strerror(-r));
+                store_error_set(error, file, line, "%s: %s", key, reason[0] ? reason : strerror(-r));
                 return r;
         }
         return layer_put(l, key, norm ?: value);
 }
 
 /* Build a layer from a parsed file; unknown keys are skipped and counted. */
-static int layer_from_file(const CfgFile *f, const Layer *old, Layer *ret, unsigned *ret_skipped,
-                           CfgError *error) {
+int layer_from_file(const CfgFile *f, const Layer *old, Layer *ret, unsigned *ret_skipped,
+                    CfgError *error) {
         _cleanup_(layer_done) Layer l = {};
         unsigned skipped = 0;
 
@@ -250,8 +217,6 @@ static int layer_from_file(const CfgFile *f, const Layer *old, Layer *ret, unsig
 
 /* ---- Effective configuration ---- */
 
-typedef const Layer *LayerView[_STORE_LAYER_MAX];
-
 static StoreLayer view_lookup(const LayerView view, const char *key, const SchemaKey *k,
                               const char **ret_value) {
         for (StoreLayer l = STORE_LAYER_LOCAL; l > STORE_LAYER_DEFAULT; l--) {
@@ -271,13 +236,13 @@ static const char *view_get(const LayerView view, const char *key, const SchemaK
         return v;
 }
 
-static void store_view(Store *s, LayerView ret) {
+void store_view(Store *s, LayerView ret) {
         for (size_t i = 0; i < _STORE_LAYER_MAX; i++)
                 ret[i] = &s->layers[i];
 }
 
 /* The effective.cfg bytes for a view (NUL-terminated, may hold secrets). */
-static int view_format(Store *s, const LayerView view, char **ret, size_t *ret_size) {
+int view_format(Store *s, const LayerView view, char **ret, size_t *ret_size) {
         _cleanup_(freep) const char **values = calloc(s->n_keys + 1, sizeof(char *));
         if (!values)
                 return -ENOMEM;
@@ -321,7 +286,7 @@ static int store_collect_keys(Store *s, CfgError *error) {
         for (size_t i = 0; i < s->n_keys; i++) {
                 s->all_info[i] = schema_find(s->all_keys[i]);
                 if (!s->all_info[i]) {
-                        error_set(error, "schema", 0, "does not find its own key %s",
+                        store_error_set(error, "schema", 0, "does not find its own key %s",
                                   s->all_keys[i]);
                         return -EINVAL;
                 }
@@ -329,157 +294,7 @@ static int store_collect_keys(Store *s, CfgError *error) {
         return 0;
 }
 
-/* ---- Persistence ---- */
-
-static char *gen_name(uint64_t gen) {
-        char *name;
-        return asprintf(&name, "gen-%" PRIu64, gen) < 0 ? NULL : name;
-}
-
-/* Create dir/name (it must not exist), mode 0600, write data and fsync it. */
-static int write_synced(const char *dir, const char *name, const char *data, size_t size) {
-        _cleanup_(freep) char *path = strjoin(dir, "/", name, NULL);
-        if (!path)
-                return -ENOMEM;
-
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return negative_errno();
-        int r = loop_write(fd, data, size);
-        if (r >= 0 && fsync(fd) < 0)
-                r = negative_errno();
-        if (close(fd) < 0 && r >= 0)
-                r = negative_errno();
-        return r;
-}
-
-static void free_formatted(char *data, size_t size) {
-        if (data)
-                explicit_bzero(data, size);
-        free(data);
-}
-
-static int write_formatted(const char *dir, const char *name, char * const *keys,
-                           char * const *values) {
-        static char * const empty[] = { NULL };
-        char *data = NULL;
-        size_t size = 0;
-
-        int r = cfg_format(keys ?: empty, values ?: empty, &data, &size);
-        if (r >= 0)
-                r = write_synced(dir, name, data, size);
-        free_formatted(data, size);
-        return r;
-}
-
-static int write_effective(Store *s, const LayerView view, const char *dir) {
-        char *data = NULL;
-        size_t size = 0;
-
-        int r = view_format(s, view, &data, &size);
-        if (r >= 0)
-                r = write_synced(dir, "effective.cfg", data, size);
-        free_formatted(data, size);
-        return r;
-}
-
-/* Write gen-<n>/ completely and fsync it; *ret_step says what failed. */
-static int write_generation(Store *s, const LayerView view, const Layer *previous, const char *gendir,
-                            const char **ret_step) {
-        int r;
-
-        (void) rm_rf(gendir); /* a leftover with the same number is never current */
-        *ret_step = "create";
-        if (mkdir(gendir, 0700) < 0)
-                return negative_errno();
-        *ret_step = "write";
-        for (StoreLayer l = STORE_LAYER_SITE; l < _STORE_LAYER_MAX; l++) {
-                r = write_formatted(gendir, layer_file[l], view[l]->keys, view[l]->values);
-                if (r < 0)
-                        return r;
-        }
-        for (size_t i = 0; previous && i < ELEMENTSOF(previous_file); i++) {
-                r = write_formatted(gendir, previous_file[i], previous[i].keys, previous[i].values);
-                if (r < 0)
-                        return r;
-        }
-        r = write_effective(s, view, gendir);
-        if (r < 0)
-                return r;
-        *ret_step = "sync";
-        return fsync_path(gendir);
-}
-
-/* Atomically point "current" at name. */
-static int switch_current(Store *s, const char *name) {
-        _cleanup_(freep) char *tmp = strjoin(s->dir, "/current.tmp", NULL);
-        _cleanup_(freep) char *cur = strjoin(s->dir, "/current", NULL);
-        if (!tmp || !cur)
-                return -ENOMEM;
-
-        if (unlink(tmp) < 0 && errno != ENOENT)
-                return negative_errno();
-        if (symlink(name, tmp) < 0)
-                return negative_errno();
-        if (rename(tmp, cur) < 0) {
-                int r = negative_errno();
-                (void) unlink(tmp);
-                return r;
-        }
-        return 0;
-}
-
-/* Remove every gen-* directory but keep, and a leftover current.tmp. */
-static void remove_stale(Store *s, const char *keep) {
-        _cleanup_(closedirp) DIR *d = opendir(s->dir);
-        if (!d) {
-                log_warning_errno(errno, "Failed to open %s, ignoring: %m", s->dir);
-                return;
-        }
-        for (struct dirent *de; (de = readdir(d));) {
-                if (!streq(de->d_name, "current.tmp") &&
-                    (!startswith(de->d_name, "gen-") || streq_ptr(de->d_name, keep)))
-                        continue;
-                _cleanup_(freep) char *path = strjoin(s->dir, "/", de->d_name, NULL);
-                int r = path ? rm_rf(path) : -ENOMEM;
-                if (r < 0)
-                        log_warning_errno(r, "Failed to remove %s/%s, ignoring: %m", s->dir,
-                                          de->d_name);
-        }
-}
-
-/* previous: the two previous provisioned layers to keep, or NULL for none. */
-static int store_persist(Store *s, const LayerView view, const Layer *previous, uint64_t gen,
-                         CfgError *error) {
-        const char *step = "prepare";
-        _cleanup_(freep) char *name = gen_name(gen);
-        _cleanup_(freep) char *gendir = name ? strjoin(s->dir, "/", name, NULL) : NULL;
-        if (!gendir)
-                return -ENOMEM;
-
-        int r = write_generation(s, view, previous, gendir, &step);
-        if (r >= 0) {
-                step = "activate";
-                r = switch_current(s, name);
-        }
-        if (r < 0) {
-                (void) rm_rf(gendir);
-                error_set(error, s->dir, 0, "cannot save the configuration (%s %s): %s", step,
-                          name, strerror(-r));
-                return r;
-        }
-
-        /* Committed: what follows only makes it durable sooner and tidies up. */
-        r = fsync_path(s->dir);
-        if (r < 0)
-                log_warning_errno(r, "Failed to sync %s, ignoring: %m", s->dir);
-        remove_stale(s, name);
-        return 0;
-}
-
-static const Layer *store_previous(Store *s) {
-        return s->has_previous ? s->previous : NULL;
-}
+/* ---- Changes ---- */
 
 /* Replace the layers given in repl (NULL: unchanged), persisting first. On
  * success the replaced layers are taken (left empty). previous (NULL: keep
@@ -540,176 +355,6 @@ static int store_commit_one(Store *s, StoreLayer which, Layer *l, char ***ret_ch
         return store_commit(s, repl, ret_changed, error);
 }
 
-/* ---- Loading at open ---- */
-
-/* The n of "current" -> "gen-<n>"; -ENOENT when there is no current generation. */
-static int read_current(Store *s, uint64_t *ret) {
-        char target[64];
-        _cleanup_(freep) char *cur = strjoin(s->dir, "/current", NULL);
-        if (!cur)
-                return -ENOMEM;
-
-        ssize_t k = readlink(cur, target, sizeof(target) - 1);
-        if (k < 0)
-                return negative_errno();
-        target[k] = '\0';
-        const char *n = startswith(target, "gen-");
-        if (!n || safe_atou64(n, ret) < 0)
-                return -EBADMSG;
-        return 0;
-}
-
-/* Load a stored layer; entries that are no longer known or valid (the schema
- * changed) are dropped and *dirty is set so a clean generation is written. */
-static int load_layer(const char *path, Layer *ret, bool *dirty, CfgError *error) {
-        _cleanup_(cfg_file_freep) CfgFile *f = NULL;
-        _cleanup_(layer_done) Layer l = {};
-        CfgError e = {};
-
-        int r = cfg_parse_file(path, &f, error);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < f->n_entries; i++) {
-                const CfgEntry *entry = &f->entries[i];
-                if (entry->flags & CFG_ENTRY_IGNORED) {
-                        *dirty = true; /* never written by us */
-                        continue;
-                }
-                r = layer_put_checked(&l, &l, entry->key, entry->value, path, entry->line, &e);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0) {
-                        /* Not e.reason: it may quote a secret. */
-                        log_warning("Dropping stored value of %s from %s: %s", entry->key, path,
-                                    r == -ENOENT ? "unknown key" : "no longer valid");
-                        *dirty = true;
-                } else if (!streq_ptr(layer_get(&l, entry->key), entry->value))
-                        *dirty = true; /* normalised differently now */
-        }
-        *ret = l;
-        l = (Layer) {};
-        return 0;
-}
-
-/* The previous provisioned layers, when the generation keeps them (both files). */
-static int load_previous(Store *s, const char *name, bool *dirty, CfgError *error) {
-        _cleanup_(freep) char *common = strjoin(s->dir, "/", name, "/", previous_file[0], NULL);
-        _cleanup_(freep) char *mac = strjoin(s->dir, "/", name, "/", previous_file[1], NULL);
-        if (!common || !mac)
-                return -ENOMEM;
-        if (access(common, F_OK) < 0 || access(mac, F_OK) < 0)
-                return 0;
-        int r = load_layer(common, &s->previous[0], dirty, error);
-        if (r >= 0)
-                r = load_layer(mac, &s->previous[1], dirty, error);
-        if (r < 0)
-                return r;
-        s->has_previous = true;
-        return 0;
-}
-
-static int load_generation(Store *s, uint64_t gen, bool *dirty, CfgError *error) {
-        _cleanup_(freep) char *name = gen_name(gen);
-        if (!name)
-                return -ENOMEM;
-
-        for (StoreLayer l = STORE_LAYER_SITE; l < _STORE_LAYER_MAX; l++) {
-                _cleanup_(freep) char *path = strjoin(s->dir, "/", name, "/", layer_file[l], NULL);
-                if (!path)
-                        return -ENOMEM;
-                int r = load_layer(path, &s->layers[l], dirty, error);
-                if (r < 0)
-                        return r;
-        }
-        return load_previous(s, name, dirty, error);
-}
-
-/* Parse and validate the site file; when bad, report it in error and keep the
- * last good site layer. Only fatal errors are returned. */
-static int load_site(Store *s, const char *site_path, bool *dirty, CfgError *error) {
-        _cleanup_(cfg_file_freep) CfgFile *f = NULL;
-        _cleanup_(layer_done) Layer l = {};
-        unsigned skipped = 0;
-
-        int r = cfg_parse_file(site_path, &f, error);
-        if (r >= 0)
-                r = layer_from_file(f, &s->layers[STORE_LAYER_SITE], &l, &skipped, error);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0) {
-                /* Reported to the caller only, which logs it. */
-                if (!error->reason[0])
-                        error_set(error, site_path, 0, "%s", strerror(-r));
-                return 0;
-        }
-        if (skipped > 0)
-                log_notice("Site configuration %s: skipped %u unknown keys", site_path, skipped);
-        if (!layer_equal(&l, &s->layers[STORE_LAYER_SITE])) {
-                layer_done(&s->layers[STORE_LAYER_SITE]);
-                s->layers[STORE_LAYER_SITE] = l;
-                l = (Layer) {};
-                *dirty = true;
-        }
-        return 0;
-}
-
-/* True when the stored effective.cfg is not what the layers give now (the
- * schema's defaults changed, or it is missing). */
-static bool effective_stale(Store *s) {
-        LayerView view;
-        char *want = NULL, *have = NULL;
-        size_t want_size = 0, have_size = 0;
-        bool stale = true;
-
-        store_view(s, view);
-        if (view_format(s, view, &want, &want_size) >= 0 &&
-            read_full_file(s->effective_path, &have, &have_size, CFG_FILE_MAX) >= 0)
-                stale = want_size != have_size || memcmp(want, have, want_size) != 0;
-        free_formatted(want, want_size);
-        free_formatted(have, have_size);
-        return stale;
-}
-
-static int store_load(Store *s, const char *site_path, CfgError *error) {
-        bool dirty = false, fresh = false;
-        uint64_t gen = 0;
-        _cleanup_(freep) char *name = NULL;
-
-        int r = read_current(s, &gen);
-        if (r == -ENOENT)
-                fresh = true;
-        else if (r < 0) {
-                error_set(error, s->dir, 0, "cannot read the \"current\" link: %s", strerror(-r));
-                return r;
-        }
-        else if (!(name = gen_name(gen)))
-                return -ENOMEM;
-        remove_stale(s, name); /* name NULL: everything is a leftover */
-
-        if (!fresh) {
-                r = load_generation(s, gen, &dirty, error);
-                if (r < 0)
-                        return r;
-        }
-        if (site_path) {
-                r = load_site(s, site_path, &dirty, error);
-                if (r < 0)
-                        return r;
-        }
-
-        s->generation = gen;
-        if (!fresh && !dirty && !effective_stale(s))
-                return 0;
-
-        LayerView view;
-        store_view(s, view);
-        r = store_persist(s, view, store_previous(s), fresh ? 0 : gen + 1, error);
-        if (r < 0)
-                return r;
-        s->generation = fresh ? 0 : gen + 1;
-        return 0;
-}
-
 /* ---- Public API ---- */
 
 int store_open(const char *state_dir, const char *site_path, Store **ret, CfgError *error) {
@@ -730,7 +375,7 @@ int store_open(const char *state_dir, const char *site_path, Store **ret, CfgErr
         if (r >= 0 && chmod(s->dir, 0700) < 0)
                 r = negative_errno();
         if (r < 0) {
-                error_set(error, s->dir, 0, "cannot create: %s", strerror(-r));
+                store_error_set(error, s->dir, 0, "cannot create: %s", strerror(-r));
                 return r;
         }
 
@@ -817,7 +462,7 @@ int store_set(Store *s, char * const *keys, char * const *values, char ***ret_ch
                 r = layer_put_checked(&local, &s->layers[STORE_LAYER_LOCAL], keys[i], values[i],
                                       NULL, 0, error);
                 if (r == -ENOENT)
-                        error_set(error, NULL, 0, "%s: unknown key", keys[i]);
+                        store_error_set(error, NULL, 0, "%s: unknown key", keys[i]);
                 if (r < 0)
                         return r;
         }
@@ -838,7 +483,7 @@ int store_reset(Store *s, char * const *keys, char ***ret_changed, CfgError *err
         }
         for (size_t i = 0; keys && keys[i]; i++) {
                 if (!schema_find(keys[i])) {
-                        error_set(error, NULL, 0, "%s: unknown key", keys[i]);
+                        store_error_set(error, NULL, 0, "%s: unknown key", keys[i]);
                         return -ENOENT;
                 }
                 layer_remove(&local, keys[i]);

@@ -60,11 +60,8 @@ static void tones_send(Manager *m, CallTone tone) {
 /* mediad (re)started: it plays nothing, so ask again for what should play. */
 static void on_name_owner_changed(Bus *bus, DBusMessage *msg, void *userdata) {
         Manager *m = userdata;
-        const char *name, *old_owner, *new_owner;
 
-        if (!dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &name, DBUS_TYPE_STRING, &old_owner,
-                                   DBUS_TYPE_STRING, &new_owner, DBUS_TYPE_INVALID) ||
-            !streq(name, MEDIA1_NAME) || !*new_owner)
+        if (!bus_name_got_owner(msg, MEDIA1_NAME))
                 return;
         m->tones->warned = false; /* a new mediad: its first failure is worth a warning again */
         if (m->tones->playing == CALL_TONE_NONE)
@@ -79,8 +76,7 @@ static int tones_ensure(Manager *m) {
         CallTones *t = calloc(1, sizeof(CallTones));
         if (!t)
                 return -ENOMEM;
-        int r = bus_add_match_signal(m->bus, DBUS_SERVICE_DBUS, DBUS_PATH_DBUS, DBUS_INTERFACE_DBUS,
-                                     "NameOwnerChanged", on_name_owner_changed, m);
+        int r = bus_add_match_name_owner_changed(m->bus, on_name_owner_changed, m);
         if (r < 0) {
                 free(t);
                 return r;

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * One call: its state machine, its media stream and its offer/answer.
+ * One call: its state machine, its media stream, its first offer/answer
+ * (INVITE and answer, or our offer in the 200 and the answer in the ACK),
+ * what the user does (Dial, Answer, Reject, Hangup) and the SIP events that
+ * drive it. Hold/Resume and re-INVITEs either way are call-reinvite.c's,
+ * DTMF call-dtmf.c's, tones call-tones.c's.
  *
  *  outgoing: dialing --180--> ringing --183/180 with SDP--> early --200--> active
  *  incoming: incoming --Answer(), ACK--> active
@@ -13,8 +17,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "call-internal.h"
 #include "log.h"
-#include "sipd.h"
 #include "uri.h"
 #include "util.h"
 
@@ -136,7 +140,7 @@ static void set_state(Call *c, CallState state) {
 }
 
 /* active or held, from the two hold flags */
-static void update_hold_state(Call *c) {
+void call_update_hold_state(Call *c) {
         if (c->state == CALL_ACTIVE || c->state == CALL_HELD)
                 set_state(c, c->local_hold || c->remote_hold ? CALL_HELD : CALL_ACTIVE);
 }
@@ -197,35 +201,7 @@ static int request_stream(Call *c) {
         return media_create_stream(c->manager, c->id, &o);
 }
 
-/* A new offer or answer with SRTP gets new keys first (RFC 4568 7.1.4, Stream.NewKeys). */
-static bool wants_new_keys(const Call *c) {
-        return c->stream && c->local && c->local->srtp != SDP_SRTP_OFF && c->local->n_crypto > 0;
-}
-
-/* Our a=crypto lines from Stream.NewKeys in place of the old ones; all or nothing. */
-static int replace_keys(Call *c, char * const *crypto) {
-        SdpLocal *l = malloc(sizeof(SdpLocal));
-        int r = 0;
-
-        if (!l)
-                return -ENOMEM;
-        *l = *c->local;
-        explicit_bzero(l->crypto, sizeof(l->crypto));
-        l->n_crypto = 0;
-        for (size_t i = 0; r >= 0 && crypto[i]; i++)
-                r = sdp_local_add_crypto(l, crypto[i]);
-        if (r >= 0 && l->n_crypto == 0)
-                r = -EBADMSG;
-        if (r >= 0) {
-                sdp_local_erase(c->local);
-                *c->local = *l;
-        }
-        sdp_local_erase(l);
-        free(l);
-        return r;
-}
-
-static void apply_negotiated(Call *c, const SdpNegotiated *n) {
+void call_apply_negotiated(Call *c, const SdpNegotiated *n) {
         if (!streq_ptr(c->codec, n->codec.name)) {
                 (void) set_string(&c->codec, n->codec.name);
                 call_emit(c, "Codec");
@@ -240,7 +216,7 @@ static void apply_negotiated(Call *c, const SdpNegotiated *n) {
 }
 
 /* Parse and apply the peer's answer to our offer. */
-static int take_answer(Call *c, const char *sdp, size_t size, SdpError *err) {
+int call_take_answer(Call *c, const char *sdp, size_t size, SdpError *err) {
         _cleanup_(sdp_session_freep) SdpSession *answer = NULL;
         SdpNegotiated n;
 
@@ -252,7 +228,7 @@ static int take_answer(Call *c, const char *sdp, size_t size, SdpError *err) {
         r = sdp_process_answer(c->local, answer, &n, err);
         if (r < 0)
                 return r;
-        apply_negotiated(c, &n);
+        call_apply_negotiated(c, &n);
         sdp_negotiated_erase(&n);
         sdp_session_free(c->remote);
         c->remote = TAKE_PTR(answer);
@@ -398,14 +374,19 @@ int call_new_outgoing(Manager *m, const char *target, unsigned account, Call **r
         return 0;
 }
 
+/* End the call because what could not be done; EndReason "<what>: <error>". */
+static void end_with_errno(Call *c, int error, const char *what) {
+        char text[128];
+
+        log_warning_errno(error, "Call %u: %s: %m", c->id, what);
+        snprintf(text, sizeof(text), "%s: %s", what, strerror(-error));
+        call_end(c, text);
+}
+
 static void outgoing_stream_ready(Call *c) {
         int r = send_invite(c);
-        if (r < 0) {
-                char text[128];
-                log_warning_errno(r, "Call %u: cannot send INVITE: %m", c->id);
-                snprintf(text, sizeof(text), "cannot send INVITE: %s", strerror(-r));
-                call_end(c, text);
-        }
+        if (r < 0)
+                end_with_errno(c, r, "cannot send INVITE");
 }
 
 /* ---- incoming ---- */
@@ -470,17 +451,22 @@ static int check_offer(Call *c) {
         return r;
 }
 
+/* The 200 to the INVITE. An offer we cannot answer ends the call (488); any other
+ * failure returns an error, and nothing was sent. */
 static int send_answer(Call *c) {
         _cleanup_(erase_and_freep) char *text = NULL;
         SdpNegotiated n;
         SdpError err = {};
 
+        if (!c->sip)
+                return -ESTALE;
         if (!c->offer) { /* no offer in the INVITE: we offer in the 200, the answer comes with the ACK */
                 int r = sdp_make_offer(c->local, &c->origin, &text);
-                if (r < 0)
-                        return r;
-                c->offer_in_answer = true;
-                return sip_call_respond(c->sip, 200, NULL, text);
+                if (r >= 0)
+                        r = sip_call_respond(c->sip, 200, NULL, text);
+                if (r >= 0)
+                        c->offer_in_answer = true;
+                return r;
         }
         int r = sdp_answer(c->offer, c->local, &c->origin, &n, &text, &err);
         if (r < 0) {
@@ -492,10 +478,19 @@ static int send_answer(Call *c) {
         if (r >= 0) {
                 c->remote = TAKE_PTR(c->offer);
                 c->remote_hold = n.hold;
-                apply_negotiated(c, &n);
+                call_apply_negotiated(c, &n);
         }
         sdp_negotiated_erase(&n);
         return r;
+}
+
+/* No 200 went out: our SDP cannot be written (it would fail the same way again)
+ * or the dialog is gone. The call cannot be answered: refuse it, with the reason. */
+static void answer_failed(Call *c, int error) {
+        c->answer_wanted = false; /* not answered: hang_up_now() and the tones see a ringing call */
+        if (c->sip)
+                (void) sip_call_respond(c->sip, 500, NULL, NULL);
+        end_with_errno(c, error, "cannot answer");
 }
 
 void call_on_stream_created(Call *c, int error, const char *message, const char *stream, const SdpLocal *local) {
@@ -530,7 +525,7 @@ void call_on_stream_created(Call *c, int error, const char *message, const char 
                 return;
         int r = send_answer(c);
         if (r < 0)
-                log_warning_errno(r, "Call %u: cannot answer: %m", c->id);
+                answer_failed(c, r);
 }
 
 void call_on_stream_failed(Call *c, int error, const char *message) {
@@ -563,25 +558,30 @@ void call_on_media_encryption(Call *c, const char *encryption) {
 
 /* ---- what the user does ---- */
 
-static int wrong_state(Call *c, BusError *error, const char *what) {
+int call_wrong_state(Call *c, BusError *error, const char *what) {
         return bus_error_set(error, -EIO, "Call %u is %s: %s", c->id, state_names[c->state], what);
 }
 
 int call_answer(Call *c, BusError *error) {
         if (c->state != CALL_INCOMING)
-                return wrong_state(c, error, "only an incoming call can be answered");
+                return call_wrong_state(c, error, "only an incoming call can be answered");
         if (c->answer_wanted)
                 return bus_error_set(error, -EALREADY, "Call %u is being answered", c->id);
         c->answer_wanted = true;
         /* the ringer stops after Stream.Start, so the audio device stays open */
         int r = c->local ? send_answer(c) : 0; /* else answered when the stream is ready */
+        if (r < 0) {
+                answer_failed(c, r);
+                return bus_error_set(error, -EIO, "Call %u cannot be answered (%s): it has ended", c->id,
+                                     strerror(-r));
+        }
         call_tones_update(c->manager);
-        return r;
+        return 0;
 }
 
 int call_reject(Call *c, BusError *error) {
         if (c->state != CALL_INCOMING || c->answer_wanted)
-                return wrong_state(c, error, "only a ringing incoming call can be rejected");
+                return call_wrong_state(c, error, "only a ringing incoming call can be rejected");
         if (c->sip)
                 (void) sip_call_respond(c->sip, 603, "Decline", NULL);
         call_end(c, "rejected");
@@ -591,7 +591,7 @@ int call_reject(Call *c, BusError *error) {
 int call_hangup(Call *c, BusError *error) {
         switch (c->state) {
         case CALL_ENDED:
-                return wrong_state(c, error, "nothing to hang up");
+                return call_wrong_state(c, error, "nothing to hang up");
         case CALL_INCOMING:
                 if (!c->answer_wanted)
                         return call_reject(c, error);
@@ -618,53 +618,6 @@ int call_hangup(Call *c, BusError *error) {
         return 0;
 }
 
-/* The re-INVITE of c->reinvite with c->local as it is now; undone on failure. */
-static int offer_reinvite(Call *c) {
-        _cleanup_(erase_and_freep) char *offer = NULL;
-
-        int r = c->sip ? sdp_make_offer(c->local, &c->origin, &offer) : -ESTALE;
-        if (r >= 0)
-                r = sip_call_reinvite(c->sip, offer);
-        if (r < 0) {
-                c->local->direction = c->reinvite == REINVITE_HOLD ? SDP_DIRECTION_SENDRECV : SDP_DIRECTION_SENDONLY;
-                c->reinvite = REINVITE_NONE;
-        }
-        return r;
-}
-
-static int send_reinvite(Call *c, SdpDirection d, CallReinvite what) {
-        c->local->direction = d;
-        c->reinvite = what;
-        if (wants_new_keys(c)) {
-                int r = media_stream_new_keys(c->manager, c->id, c->stream, MEDIA_KEYS_FOR_REINVITE);
-                if (r >= 0)
-                        return 0; /* sent from call_on_new_keys() */
-                log_warning_errno(r, "Call %u: cannot ask for new SRTP keys, offering the old ones: %m", c->id);
-        }
-        return offer_reinvite(c);
-}
-
-/* A re-INVITE (ours, or the peer's we answer) is under way. */
-static bool being_changed(const Call *c) {
-        return c->reinvite != REINVITE_NONE || c->offer || c->offer_in_answer || !c->sip || !c->local;
-}
-
-int call_hold(Call *c, BusError *error) {
-        if ((c->state != CALL_ACTIVE && c->state != CALL_HELD) || c->local_hold)
-                return wrong_state(c, error, "only an active call can be put on hold");
-        if (being_changed(c))
-                return bus_error_set(error, -EALREADY, "Call %u is being changed, try again", c->id);
-        return send_reinvite(c, SDP_DIRECTION_SENDONLY, REINVITE_HOLD);
-}
-
-int call_resume(Call *c, BusError *error) {
-        if (c->state != CALL_HELD || !c->local_hold)
-                return wrong_state(c, error, "only a call we put on hold can be resumed");
-        if (being_changed(c))
-                return bus_error_set(error, -EALREADY, "Call %u is being changed, try again", c->id);
-        return send_reinvite(c, SDP_DIRECTION_SENDRECV, REINVITE_RESUME);
-}
-
 /* ---- what the peer does ---- */
 
 static void on_progress(Call *c, const SipCallEvent *e) {
@@ -673,7 +626,7 @@ static void on_progress(Call *c, const SipCallEvent *e) {
         if (c->state != CALL_DIALING && c->state != CALL_RINGING && c->state != CALL_EARLY)
                 return;
         if (e->sdp && c->local) {
-                if (take_answer(c, e->sdp, e->sdp_size, &err) < 0) {
+                if (call_take_answer(c, e->sdp, e->sdp_size, &err) < 0) {
                         log_notice("Call %u: unusable early answer: %s", c->id, err.reason);
                         (void) sip_call_cancel(c->sip);
                         call_end(c, err.reason);
@@ -682,20 +635,6 @@ static void on_progress(Call *c, const SipCallEvent *e) {
                 set_state(c, CALL_EARLY);
         } else if ((e->status == 180 || e->status == 182) && c->state == CALL_DIALING)
                 set_state(c, CALL_RINGING);
-}
-
-static void on_reinvite_answered(Call *c, const SipCallEvent *e) {
-        CallReinvite what = c->reinvite;
-        SdpError err = {};
-
-        c->reinvite = REINVITE_NONE;
-        if (!e->sdp || take_answer(c, e->sdp, e->sdp_size, &err) < 0) {
-                log_warning("Call %u: bad answer to our re-INVITE: %s", c->id, e->sdp ? err.reason : "no SDP");
-                c->local->direction = what == REINVITE_HOLD ? SDP_DIRECTION_SENDRECV : SDP_DIRECTION_SENDONLY;
-                return;
-        }
-        c->local_hold = what == REINVITE_HOLD;
-        update_hold_state(c);
 }
 
 static void on_answered(Call *c, const SipCallEvent *e) {
@@ -707,12 +646,12 @@ static void on_answered(Call *c, const SipCallEvent *e) {
                 return;
         }
         if (c->reinvite != REINVITE_NONE) {
-                on_reinvite_answered(c, e);
+                call_on_reinvite_answered(c, e);
                 return;
         }
         if (c->state == CALL_ACTIVE || c->state == CALL_HELD)
                 return; /* a retransmitted 200 */
-        if ((!e->sdp && !c->remote) || (e->sdp && take_answer(c, e->sdp, e->sdp_size, &err) < 0)) {
+        if ((!e->sdp && !c->remote) || (e->sdp && call_take_answer(c, e->sdp, e->sdp_size, &err) < 0)) {
                 const char *why = e->sdp ? err.reason : "no SDP in the answer";
                 log_notice("Call %u: cannot use the answer: %s", c->id, why);
                 (void) sip_call_bye(c->sip);
@@ -724,9 +663,7 @@ static void on_answered(Call *c, const SipCallEvent *e) {
 
 static void on_failed(Call *c, const SipCallEvent *e) {
         if (c->reinvite != REINVITE_NONE) {
-                log_notice("Call %u: re-INVITE refused: %u %s", c->id, e->status, e->phrase);
-                c->local->direction = c->reinvite == REINVITE_HOLD ? SDP_DIRECTION_SENDRECV : SDP_DIRECTION_SENDONLY;
-                c->reinvite = REINVITE_NONE;
+                call_on_reinvite_refused(c, e);
                 return;
         }
         if (c->state == CALL_ENDED)
@@ -739,7 +676,7 @@ static void on_ack(Call *c, const SipCallEvent *e) {
 
         if (c->offer_in_answer) {
                 c->offer_in_answer = false;
-                if (!e->sdp || take_answer(c, e->sdp, e->sdp_size, &err) < 0) {
+                if (!e->sdp || call_take_answer(c, e->sdp, e->sdp_size, &err) < 0) {
                         log_notice("Call %u: no usable answer in the ACK: %s", c->id, e->sdp ? err.reason : "no SDP");
                         (void) sip_call_bye(c->sip);
                         call_end(c, e->sdp ? err.reason : "no SDP in the ACK");
@@ -748,95 +685,6 @@ static void on_ack(Call *c, const SipCallEvent *e) {
         }
         if (c->state == CALL_INCOMING && c->answer_wanted)
                 set_state(c, CALL_ACTIVE);
-}
-
-/* Our offer in the 200 to a re-INVITE without SDP; the answer comes with the ACK. */
-static void offer_in_200(Call *c) {
-        _cleanup_(erase_and_freep) char *text = NULL;
-
-        c->offer_in_answer = false;
-        if (!c->sip)
-                return;
-        if (sdp_make_offer(c->local, &c->origin, &text) < 0) {
-                (void) sip_call_respond(c->sip, 500, NULL, NULL);
-                return;
-        }
-        c->offer_in_answer = true;
-        (void) sip_call_respond(c->sip, 200, NULL, text);
-}
-
-/* The answer to the peer's re-INVITE, whose offer waits in c->offer. */
-static void answer_reinvite(Call *c) {
-        _cleanup_(sdp_session_freep) SdpSession *offer = TAKE_PTR(c->offer);
-        _cleanup_(erase_and_freep) char *text = NULL;
-        SdpNegotiated n;
-        SdpError err = {};
-
-        if (!c->sip || !offer)
-                return;
-        if (sdp_answer(offer, c->local, &c->origin, &n, &text, &err) < 0) {
-                log_notice("Call %u: refusing a re-INVITE: %s", c->id, err.reason);
-                (void) sip_call_respond(c->sip, err.status ?: 488, NULL, NULL);
-                return;
-        }
-        (void) sip_call_respond(c->sip, 200, NULL, text);
-        if (!c->remote || sdp_session_changed(c->remote, offer))
-                apply_negotiated(c, &n);
-        c->remote_hold = n.hold;
-        sdp_negotiated_erase(&n);
-        sdp_session_free(c->remote);
-        c->remote = TAKE_PTR(offer);
-        update_hold_state(c);
-}
-
-/* The peer's re-INVITE: answered with the same stream, and new SRTP keys when its
- * SDP changed (an unchanged one, a session refresh, gets the same answer). */
-static void on_reinvite(Call *c, const SipCallEvent *e) {
-        _cleanup_(sdp_session_freep) SdpSession *offer = NULL;
-        SdpError err = {};
-
-        if (being_changed(c) || (c->state != CALL_ACTIVE && c->state != CALL_HELD)) {
-                (void) sip_call_respond(c->sip, 491, NULL, NULL);
-                return;
-        }
-        if (!e->sdp) {
-                c->offer_in_answer = true; /* also: a re-INVITE is being answered */
-                if (!wants_new_keys(c) ||
-                    media_stream_new_keys(c->manager, c->id, c->stream, MEDIA_KEYS_FOR_OFFER_IN_ANSWER) < 0)
-                        offer_in_200(c);
-                return;
-        }
-        if (sdp_session_parse(e->sdp, e->sdp_size, &offer, &err) < 0) {
-                log_notice("Call %u: refusing a re-INVITE: %s", c->id, err.reason);
-                (void) sip_call_respond(c->sip, err.status ?: 488, NULL, NULL);
-                return;
-        }
-        bool changed = !c->remote || sdp_session_changed(c->remote, offer);
-        c->offer = TAKE_PTR(offer);
-        if (!changed || !wants_new_keys(c) ||
-            media_stream_new_keys(c->manager, c->id, c->stream, MEDIA_KEYS_FOR_ANSWER) < 0)
-                answer_reinvite(c);
-}
-
-void call_on_new_keys(Call *c, MediaKeysFor purpose, int error, const char *message, char * const *crypto) {
-        if (!call_is_live(c) || !c->local)
-                return;
-        int r = error < 0 ? error : replace_keys(c, crypto);
-        if (r < 0)
-                log_warning("Call %u: no new SRTP keys (%s), the old ones stay", c->id,
-                            error < 0 ? message : strerror(-r));
-        switch (purpose) {
-        case MEDIA_KEYS_FOR_REINVITE:
-                if (c->reinvite != REINVITE_NONE && offer_reinvite(c) < 0)
-                        log_warning("Call %u: cannot send the re-INVITE", c->id);
-                break;
-        case MEDIA_KEYS_FOR_ANSWER:
-                answer_reinvite(c);
-                break;
-        case MEDIA_KEYS_FOR_OFFER_IN_ANSWER:
-                offer_in_200(c);
-                break;
-        }
 }
 
 static void on_terminated(Call *c, const SipCallEvent *e) {
@@ -864,7 +712,7 @@ void call_on_sip_event(Call *c, const SipCallEvent *e) {
                 on_ack(c, e);
                 break;
         case SIP_CALL_REINVITE:
-                on_reinvite(c, e);
+                call_on_reinvite(c, e);
                 break;
         case SIP_CALL_CANCELLED:
                 call_end(c, "cancelled");

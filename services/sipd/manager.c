@@ -325,11 +325,8 @@ static void on_config_changed(Bus *bus, DBusMessage *msg, void *userdata) {
 
 static void on_name_owner_changed(Bus *bus, DBusMessage *msg, void *userdata) {
         Manager *m = userdata;
-        const char *name, *old_owner, *new_owner;
 
-        if (!dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &name, DBUS_TYPE_STRING, &old_owner,
-                                   DBUS_TYPE_STRING, &new_owner, DBUS_TYPE_INVALID) ||
-            !streq(name, CONFIG1_NAME) || !*new_owner)
+        if (!bus_name_got_owner(msg, CONFIG1_NAME))
                 return;
         log_debug("provd appeared on the bus, fetching the configuration and the certificates");
         m->fetch_retry = sd_event_source_disable_unref(m->fetch_retry);
@@ -343,8 +340,7 @@ static int watch_config(Manager *m) {
         if (r < 0)
                 return r;
         m->changed_match = r;
-        r = bus_add_match_signal(m->bus, DBUS_SERVICE_DBUS, DBUS_PATH_DBUS, DBUS_INTERFACE_DBUS, "NameOwnerChanged",
-                                 on_name_owner_changed, m);
+        r = bus_add_match_name_owner_changed(m->bus, on_name_owner_changed, m);
         return r < 0 ? r : 0;
 }
 

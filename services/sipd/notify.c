@@ -18,11 +18,14 @@
  *
  * A registrar may send many (one per account, retransmissions, a flood): one
  * asked for less than CHECK_SYNC_INTERVAL_USEC after the last one that reached
- * provd is answered 200 and folded into that one.
+ * provd is answered 200 and folded into that one. Refusals are logged at
+ * most once per REFUSAL_LOG_INTERVAL_USEC and reason, the next line counting
+ * those left out: a flood of NOTIFYs does not flood the log.
  */
 #include <arpa/inet.h>
 #include <strings.h>
 
+#include "log-limit.h"
 #include "log.h"
 #include "sipd.h"
 #include "util.h"
@@ -32,6 +35,23 @@
 #define PROVISION1_IFACE "org.deskphone.Provision1"
 #define START_TIMEOUT_MS 10000
 #define CHECK_SYNC_INTERVAL_USEC (30ULL * 1000000ULL) /* at most one run per this, however many NOTIFYs */
+#define REFUSAL_LOG_INTERVAL_USEC (10ULL * 1000000ULL) /* at most one "Refusing" line per this and reason */
+
+typedef enum Refusal {
+        REFUSAL_NOT_REGISTRAR,
+        REFUSAL_NOT_REGISTERED,
+        REFUSAL_DISABLED,
+        _REFUSAL_MAX,
+} Refusal;
+
+static const char * const refusal_reasons[_REFUSAL_MAX] = {
+        [REFUSAL_NOT_REGISTRAR] = "not the registrar of a registered account",
+        [REFUSAL_NOT_REGISTERED] = "no account is registered",
+        [REFUSAL_DISABLED] = "sip.notify_reboot_enable = 2",
+};
+
+/* The process's one SIP stack: one limit per reason, whoever sends. */
+static LogLimit refusal_log[_REFUSAL_MAX];
 
 typedef union Address {
         struct in_addr v4;
@@ -123,21 +143,29 @@ static int start_provisioning(Manager *m) {
         return r;
 }
 
+/* Log (rate-limited) and return status. */
+static unsigned refuse(const SipNotify *n, Refusal why, unsigned status) {
+        char more[96] = "";
+        unsigned skipped;
+
+        if (!log_limit_pass(&refusal_log[why], REFUSAL_LOG_INTERVAL_USEC, now_usec(), &skipped))
+                return status;
+        if (skipped > 0)
+                snprintf(more, sizeof(more), " (and %u more for this reason since the last such line)", skipped);
+        log_notice("Refusing NOTIFY check-sync from %s: %s%s", n->source, refusal_reasons[why], more);
+        return status;
+}
+
 unsigned notify_on_request(Manager *m, const SipNotify *n) {
         bool any = false;
 
         if (strcasecmp(n->event, "check-sync") != 0)
                 return 489; /* Bad Event */
         Account *a = notify_account(m, n, &any);
-        if (!a) {
-                log_notice("Refusing NOTIFY check-sync from %s: %s", n->source,
-                           any ? "not the registrar of a registered account" : "no account is registered");
-                return any ? 403 : 481;
-        }
-        if (!m->have_settings || m->settings.notify_reboot == 2) {
-                log_notice("Refusing NOTIFY check-sync from %s: sip.notify_reboot_enable = 2", n->source);
-                return 403;
-        }
+        if (!a)
+                return any ? refuse(n, REFUSAL_NOT_REGISTRAR, 403) : refuse(n, REFUSAL_NOT_REGISTERED, 481);
+        if (!m->have_settings || m->settings.notify_reboot == 2)
+                return refuse(n, REFUSAL_DISABLED, 403);
         uint64_t now = now_usec();
         if (m->check_sync_pending || (m->check_sync_last > 0 && now < m->check_sync_last + CHECK_SYNC_INTERVAL_USEC)) {
                 log_debug("NOTIFY check-sync from %s: provisioning was asked for less than %llu s ago", n->source,

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * sofia-sip, and nothing else: the only file with sofia types and tags.
+ * sofia-sip, and nothing else: with sofia-register.c and sofia-call.c, the only
+ * files with sofia types and tags (sofia-internal.h). This one holds the stack:
+ * its loop, the agent, the handles, our Contact, a NOTIFY nobody subscribed to
+ * (notify.c decides), and the dispatch of nua events to registrations and calls.
  *
  * The loop: su_root has no poll fd, sd-event has one. So su_root is the master
  * loop and sd-event is nested in it: sd_event_get_fd() is registered with
@@ -11,92 +14,12 @@
  */
 #include <stdarg.h>
 
-struct SipStack;
-struct SipHandle;
-#define SU_ROOT_MAGIC_T struct SipStack
-#define SU_PREPOLL_MAGIC_T struct SipStack
-#define SU_TIMER_ARG_T struct SipStack
-#define SU_WAKEUP_ARG_T void
-#define NUA_MAGIC_T struct SipStack
-#define NUA_HMAGIC_T struct SipHandle
-
-#include <sofia-sip/msg_addr.h>
-#include <sofia-sip/msg_header.h>
-#include <sofia-sip/nta_tag.h>
-#include <sofia-sip/nua.h>
-#include <sofia-sip/nua_tag.h>
-#include <sofia-sip/sip_header.h>
-#include <sofia-sip/sip_status.h>
-#include <sofia-sip/su.h>
-#include <sofia-sip/su_log.h>
-#include <sofia-sip/su_string.h>
-#include <sofia-sip/su_tag_io.h>
-#include <sofia-sip/su_wait.h>
-#include <sofia-sip/url.h>
-
-#include "log.h"
-#include "sofia-glue.h"
-#include "util.h"
+#include "sofia-internal.h"
 
 #define PUMP_MAX 256          /* sd-event iterations per pump, then su_root gets a turn */
-#define HANDLES_MAX 256       /* nua handles at once: registrations, calls, refused requests */
 #define SIP_MESSAGE_MAX (64 * 1024) /* larger messages are refused (413) or dropped */
 #define AUTH_TRIES_MAX 1      /* nua answers later challenges itself, from the credentials we gave */
 #define USER_AGENT "deskphone/" DESKPHONE_VERSION
-
-typedef enum HandleKind {
-        HANDLE_REGISTRATION,
-        HANDLE_CALL,
-} HandleKind;
-
-typedef struct SipHandle {
-        HandleKind kind;
-        struct SipStack *stack;
-        nua_handle_t *nh;
-        char *auth_user;
-        char *password;
-        unsigned auth_tries;
-        int challenge_status;   /* the last 401/407 we answered: reported instead of nua's 9xx */
-        struct SipHandle *prev, *next;
-} SipHandle;
-
-struct SipRegistration {
-        SipHandle h;
-        Account *owner;
-        bool registered;
-        bool unregistering;
-        char *contact_user;
-        unsigned expires;
-        nua_handle_t *ping;     /* our keep-alive OPTIONS under way, or NULL */
-        char server_address[NI_MAXHOST]; /* where the last 2xx came from, numeric ("" unknown) */
-};
-
-struct SipCall {
-        SipHandle h;
-        Call *owner;
-        char *contact;          /* ours in this dialog, or NULL (nua's) */
-        bool terminated;
-        bool reporting_end;     /* inside the TERMINATED callback: we free it after */
-};
-
-struct SipStack {
-        sd_event *event;
-        Manager *manager;
-        su_home_t home[1];
-        su_root_t *root;
-        su_wait_t wait[1];
-        int wait_index;
-        su_timer_t *kick;
-        bool pumping;
-        nua_t *nua;
-        unsigned port;
-        unsigned tls_port;      /* 0: TLS listens on a port we do not know */
-        char *address;          /* the one address we listen on, or NULL (all) */
-        bool shutting_down;
-        bool shutdown_final;
-        SipHandle *handles;
-        unsigned n_handles;
-};
 
 /* ---- sofia's log, to ours (debug), a line at a time ---- */
 
@@ -198,13 +121,11 @@ int sip_stack_new(sd_event *event, SipStack **ret) {
         return 0;
 }
 
-static void handle_free(SipHandle *h);
-
 SipStack *sip_stack_free(SipStack *s) {
         if (!s)
                 return NULL;
         while (s->handles)
-                handle_free(s->handles);
+                glue_handle_free(s->handles);
         if (s->nua && s->shutdown_final)
                 nua_destroy(s->nua);
         else if (s->nua)
@@ -242,7 +163,7 @@ int sip_stack_run(SipStack *s) {
 
 /* ---- handles ---- */
 
-static void handle_link(SipStack *s, SipHandle *h, HandleKind kind) {
+void glue_handle_link(SipStack *s, SipHandle *h, HandleKind kind) {
         h->kind = kind;
         h->stack = s;
         h->next = s->handles;
@@ -261,7 +182,7 @@ static void registration_free_fields(SipRegistration *r) {
         free(r->contact_user);
 }
 
-static void handle_free(SipHandle *h) {
+void glue_handle_free(SipHandle *h) {
         SipStack *s = h->stack;
 
         if (h->prev)
@@ -285,7 +206,7 @@ static void handle_free(SipHandle *h) {
         free(h);
 }
 
-static int handle_set_credentials(SipHandle *h, const char *user, const char *password) {
+int glue_handle_set_credentials(SipHandle *h, const char *user, const char *password) {
         if (!user || !*user)
                 return 0;
         h->auth_user = strdup(user);
@@ -306,7 +227,7 @@ static int format_credentials(SipHandle *h, msg_auth_t const *au, char *buf, siz
 }
 
 /* Answer a 401/407 with our credentials; false when we cannot (or tried enough). */
-static bool handle_authenticate(SipHandle *h, int status, sip_t const *sip) {
+bool glue_handle_authenticate(SipHandle *h, int status, sip_t const *sip) {
         char cred[1024];
 
         if ((status != 401 && status != 407) || !sip || !h->auth_user || h->auth_tries >= AUTH_TRIES_MAX)
@@ -323,14 +244,14 @@ static bool handle_authenticate(SipHandle *h, int status, sip_t const *sip) {
 
 /* After we answered a challenge, nua may end with its own 9xx ("no matching
  * challenge"): what the server said is the 401/407. */
-static void handle_fix_status(SipHandle *h, int *status, char const **phrase) {
+void glue_handle_fix_status(SipHandle *h, int *status, char const **phrase) {
         if (*status >= 900 && h->challenge_status) {
                 *status = h->challenge_status;
                 *phrase = sip_status_phrase(*status);
         }
 }
 
-static const char *phrase_or_standard(int status, const char *phrase) {
+const char *glue_phrase_or_standard(int status, const char *phrase) {
         return phrase && *phrase ? phrase : sip_status_phrase(status) ?: "";
 }
 
@@ -437,7 +358,7 @@ int sip_uri_check(const char *uri) {
 /* ---- our Contact ---- */
 
 /* How a request to uri travels: "udp", "tcp" or "tls" (sips:). */
-static const char *uri_transport(const char *uri) {
+const char *glue_uri_transport(const char *uri) {
         su_home_t home[1] = { SU_HOME_INIT(home) };
         char tp[8] = "";
         const char *t = "udp";
@@ -451,7 +372,7 @@ static const char *uri_transport(const char *uri) {
         return t;
 }
 
-static const char *via_transport(sip_t const *sip) {
+const char *glue_via_transport(sip_t const *sip) {
         const char *p = sip && sip->sip_via ? sip->sip_via->v_protocol : NULL;
 
         if (p && su_casematch(p, sip_transport_tls))
@@ -461,29 +382,7 @@ static const char *via_transport(sip_t const *sip) {
         return "udp";
 }
 
-static char *quoted_display(const char *display);
-
-/* Where we are reached over transport, when we listen on one address:
- * <sip:user@addr:port>, ...;transport=tcp>, or <sips:user@addr:tls_port>. nua
- * would pick it from its transports, but on a loopback address it keeps one
- * of them only (UDP/TCP or TLS), and a UDP call would get a sips: Contact.
- * NULL (nua decides): listening on all addresses, or TLS on an unknown port. */
-static char *local_contact(SipStack *s, const char *display, const char *user, const char *transport) {
-        _cleanup_(freep) char *q = quoted_display(display);
-        bool tls = streq(transport, "tls"), v6 = s->address && strchr(s->address, ':');
-        char *c = NULL;
-
-        if (!s->address || (tls && s->tls_port == 0))
-                return NULL;
-        if (asprintf(&c, "%s%s<%s:%s%s%s%s%s:%u%s>", q ?: "", q ? " " : "", tls ? "sips" : "sip",
-                     strempty(user), user && *user ? "@" : "", v6 ? "[" : "", s->address, v6 ? "]" : "",
-                     tls ? s->tls_port : s->port, streq(transport, "tcp") ? ";transport=tcp" : "") < 0)
-                return NULL;
-        return c;
-}
-
-/* ---- registrations ---- */
-
+/* "Display" quoted for a name-addr, or NULL */
 static char *quoted_display(const char *display) {
         size_t n = 0;
 
@@ -503,455 +402,29 @@ static char *quoted_display(const char *display) {
         return q;
 }
 
-/* "Display" <uri>, or <uri> */
-static char *name_addr(const char *display, const char *uri) {
+/* Where we are reached over transport, when we listen on one address:
+ * <sip:user@addr:port>, ...;transport=tcp>, or <sips:user@addr:tls_port>. nua
+ * would pick it from its transports, but on a loopback address it keeps one
+ * of them only (UDP/TCP or TLS), and a UDP call would get a sips: Contact.
+ * NULL (nua decides): listening on all addresses, or TLS on an unknown port. */
+char *glue_local_contact(SipStack *s, const char *display, const char *user, const char *transport) {
         _cleanup_(freep) char *q = quoted_display(display);
-        return strjoin(q ?: "", q ? " " : "", "<", uri, ">", NULL);
-}
+        bool tls = streq(transport, "tls"), v6 = s->address && strchr(s->address, ':');
+        char *c = NULL;
 
-int sip_registration_new(SipStack *s, const SipRegistrationParams *p, Account *owner, SipRegistration **ret) {
-        char expires[16], outbound[96];
-
-        if (!sip_stack_is_listening(s))
-                return -ENETDOWN;
-        if (s->n_handles >= HANDLES_MAX)
-                return -EMFILE;
-        _cleanup_(freep) char *from = name_addr(p->display_name, p->aor);
-        SipRegistration *r = calloc(1, sizeof(SipRegistration));
-        if (!from || !r) {
-                free(r);
-                return -ENOMEM;
-        }
-        handle_link(s, &r->h, HANDLE_REGISTRATION);
-        r->owner = owner;
-        r->expires = p->expires;
-        r->contact_user = strdup(p->contact_user ?: "");
-        if (!r->contact_user || handle_set_credentials(&r->h, p->auth_user, p->password) < 0) {
-                handle_free(&r->h);
-                return -ENOMEM;
-        }
-        r->h.nh = nua_handle(s->nua, &r->h, SIPTAG_FROM_STR(from), SIPTAG_TO_STR(from),
-                             TAG_IF(p->proxy, NUTAG_PROXY(p->proxy)), TAG_END());
-        if (!r->h.nh) {
-                handle_free(&r->h);
-                return -ENOMEM;
-        }
-        _cleanup_(freep) char *contact = local_contact(s, p->display_name, r->contact_user,
-                                                       uri_transport(p->proxy ?: p->registrar));
-        snprintf(expires, sizeof(expires), "%u", p->expires);
-        snprintf(outbound, sizeof(outbound), "natify use-rport no-validate %s",
-                 p->options_keepalive ? "options-keepalive" : "no-options-keepalive");
-        nua_register(r->h.nh,
-                     NUTAG_REGISTRAR(p->registrar),
-                     TAG_IF(contact, SIPTAG_CONTACT_STR(contact)),
-                     TAG_IF(!contact, NUTAG_M_USERNAME(r->contact_user)),
-                     TAG_IF(!contact && p->contact_params, NUTAG_M_PARAMS(p->contact_params)),
-                     TAG_IF(!contact && p->display_name && *p->display_name, NUTAG_M_DISPLAY(p->display_name)),
-                     SIPTAG_EXPIRES_STR(expires),
-                     NUTAG_OUTBOUND(outbound),
-                     NUTAG_KEEPALIVE(p->keepalive_ms),
-                     /* again: given to nua_handle() only, the keep-alive would not use it */
-                     TAG_IF(p->proxy, NUTAG_PROXY(p->proxy)),
-                     TAG_END());
-        *ret = r;
-        return 0;
-}
-
-int sip_registration_refresh(SipRegistration *r) {
-        if (r->unregistering || r->h.stack->shutting_down)
-                return -ESTALE;
-        r->h.auth_tries = 0;
-        nua_register(r->h.nh, TAG_END());
-        return 0;
-}
-
-SipRegistration *sip_registration_release(SipRegistration *r, bool unregister) {
-        if (!r)
+        if (!s->address || (tls && s->tls_port == 0))
                 return NULL;
-        r->owner = NULL;
-        if (unregister && r->registered && !r->unregistering && !r->h.stack->shutting_down) {
-                r->unregistering = true;
-                nua_unregister(r->h.nh, TAG_END());
-                return NULL; /* freed on the answer */
-        }
-        if (!r->unregistering)
-                handle_free(&r->h);
-        return NULL;
-}
-
-/* The expiry the registrar granted to our contact. */
-static unsigned granted_expires(SipRegistration *r, sip_t const *sip) {
-        for (sip_contact_t const *m = sip ? sip->sip_contact : NULL; m; m = m->m_next) {
-                unsigned e;
-                if (m->m_url->url_user && streq(m->m_url->url_user, r->contact_user) && m->m_expires &&
-                    safe_atou(m->m_expires, &e) >= 0)
-                        return e;
-        }
-        if (sip && sip->sip_expires)
-                return (unsigned) sip->sip_expires->ex_delta;
-        return r->expires;
-}
-
-/* The numeric address the message of a saved event came from, "" unknown. */
-static void message_source(nua_saved_event_t saved[1], char *buf, size_t size) {
-        nua_event_data_t const *d = nua_event_data(saved);
-        su_addrinfo_t *ai = d && d->e_msg ? msg_addrinfo(d->e_msg) : NULL;
-
-        if (!ai || !ai->ai_addr ||
-            getnameinfo(ai->ai_addr, (socklen_t) ai->ai_addrlen, buf, (socklen_t) size, NULL, 0, NI_NUMERICHOST) != 0)
-                buf[0] = '\0';
-}
-
-const char *sip_registration_server_address(SipRegistration *r) {
-        return r ? r->server_address : "";
-}
-
-static void on_register_result(SipRegistration *r, int status, char const *phrase, sip_t const *sip) {
-        if (status < 200)
-                return;
-        if (handle_authenticate(&r->h, status, sip))
-                return;
-        handle_fix_status(&r->h, &status, &phrase);
-        if (status < 300)
-                r->h.auth_tries = 0;
-        r->registered = status < 300;
-        if (!r->owner)
-                return;
-        SipRegistrationResult res = {
-                .status = (unsigned) status,
-                .phrase = phrase_or_standard(status, phrase),
-                .expires = status < 300 ? granted_expires(r, sip) : 0,
-                .local = !sip,
-        };
-        account_on_registration(r->owner, &res);
-}
-
-/* A 2xx: note where it came from (check-sync, notify.c). Saving the event makes it
- * ours, so it is destroyed only once sip and phrase (inside it) are used. */
-static void on_register(SipRegistration *r, int status, char const *phrase, sip_t const *sip) {
-        nua_saved_event_t saved[1];
-        bool kept = status >= 200 && status < 300 && sip && nua_save_event(r->h.stack->nua, saved) > 0;
-
-        if (kept)
-                message_source(saved, r->server_address, sizeof(r->server_address));
-        on_register_result(r, status, phrase, sip);
-        if (kept)
-                nua_destroy_event(saved);
-}
-
-/* nua's outbound: a keep-alive OPTIONS failed (timed out, or its connection
- * could not be opened again): the server is gone, the registration with it. */
-static void on_outbound(SipRegistration *r, int status, char const *phrase, sip_t const *sip) {
-        if (status < 300 || !r->registered || r->unregistering || !r->owner)
-                return;
-        log_info("Keep-alive of a registration failed: %d %s", status, strempty(phrase));
-        r->registered = false;
-        SipRegistrationResult res = {
-                .status = (unsigned) status,
-                .phrase = phrase_or_standard(status, phrase),
-                .local = !sip,
-                .keepalive = true,
-        };
-        account_on_registration(r->owner, &res);
-}
-
-int sip_registration_ping(SipRegistration *r, const char *from, const char *target, const char *proxy) {
-        SipStack *s = r->h.stack;
-
-        if (r->unregistering || s->shutting_down || !r->registered)
-                return -ESTALE;
-        if (r->ping)
-                return -EBUSY;
-        /* a handle of its own: requests of one handle wait for each other */
-        r->ping = nua_handle(s->nua, &r->h, SIPTAG_FROM_STR(from), SIPTAG_TO_STR(target),
-                             TAG_IF(proxy, NUTAG_PROXY(proxy)), TAG_END());
-        if (!r->ping)
-                return -ENOMEM;
-        nua_options(r->ping, TAG_IF(proxy, NUTAG_PROXY(proxy)), TAG_END());
-        return 0;
-}
-
-/* Any answer from the server means it is there, even 4xx; no answer (our
- * stack's own status) means it is not. */
-static void on_ping(SipRegistration *r, nua_handle_t *nh, int status, char const *phrase, sip_t const *sip) {
-        if (status < 200 || nh != r->ping)
-                return;
-        nua_handle_bind(r->ping, NULL);
-        nua_handle_destroy(r->ping);
-        r->ping = NULL;
-        if (!r->owner)
-                return;
-        SipRegistrationResult res = {
-                .status = (unsigned) status,
-                .phrase = phrase_or_standard(status, phrase),
-                .local = !sip,
-                .keepalive = true,
-        };
-        account_on_ping(r->owner, &res);
-}
-
-static void on_unregister(SipRegistration *r, int status, char const *phrase) {
-        if (status < 200)
-                return;
-        log_debug("Un-REGISTER answered: %d %s", status, strempty(phrase));
-        r->registered = false;
-        r->unregistering = false;
-        if (!r->owner)
-                handle_free(&r->h);
-}
-
-/* ---- calls ---- */
-
-static SipCall *call_alloc(SipStack *s, Call *owner) {
-        SipCall *c = calloc(1, sizeof(SipCall));
-        if (!c)
+        if (asprintf(&c, "%s%s<%s:%s%s%s%s%s:%u%s>", q ?: "", q ? " " : "", tls ? "sips" : "sip",
+                     strempty(user), user && *user ? "@" : "", v6 ? "[" : "", s->address, v6 ? "]" : "",
+                     tls ? s->tls_port : s->port, streq(transport, "tcp") ? ";transport=tcp" : "") < 0)
                 return NULL;
-        handle_link(s, &c->h, HANDLE_CALL);
-        c->owner = owner;
         return c;
 }
 
-int sip_call_invite(SipStack *s, const SipCallParams *p, Call *owner, SipCall **ret) {
-        if (!sip_stack_is_listening(s))
-                return -ENETDOWN;
-        if (s->n_handles >= HANDLES_MAX)
-                return -EMFILE;
-        if (sip_uri_check(p->to) < 0)
-                return -EINVAL;
-        _cleanup_(freep) char *from = p->from ? name_addr(p->display_name, p->from) : NULL;
-        if (p->from && !from)
-                return -ENOMEM;
-        SipCall *c = call_alloc(s, owner);
-        if (!c || handle_set_credentials(&c->h, p->auth_user, p->password) < 0) {
-                if (c)
-                        handle_free(&c->h);
-                return -ENOMEM;
-        }
-        c->h.nh = nua_handle(s->nua, &c->h, SIPTAG_TO_STR(p->to), TAG_IF(from, SIPTAG_FROM_STR(from)),
-                             TAG_IF(p->proxy, NUTAG_PROXY(p->proxy)), TAG_END());
-        if (!c->h.nh) {
-                handle_free(&c->h);
-                return -ENOMEM;
-        }
-        c->contact = local_contact(s, NULL, p->contact_user, uri_transport(p->proxy ?: p->to));
-        /* the proxy again here: given to nua_handle() only, this nua does not route by it */
-        nua_invite(c->h.nh,
-                   TAG_IF(p->proxy, NUTAG_PROXY(p->proxy)),
-                   TAG_IF(c->contact, SIPTAG_CONTACT_STR(c->contact)),
-                   TAG_IF(!c->contact && p->contact_user && *p->contact_user, NUTAG_M_USERNAME(p->contact_user)),
-                   TAG_IF(!c->contact && p->contact_params, NUTAG_M_PARAMS(p->contact_params)),
-                   SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-                   SIPTAG_PAYLOAD_STR(p->sdp),
-                   TAG_END());
-        *ret = c;
-        return 0;
-}
-
-int sip_call_respond(SipCall *c, unsigned status, const char *phrase, const char *sdp) {
-        if (c->terminated)
-                return -ESTALE;
-        nua_respond(c->h.nh, (int) status, phrase_or_standard((int) status, phrase),
-                    TAG_IF(c->contact && status < 300, SIPTAG_CONTACT_STR(c->contact)),
-                    TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
-                    TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)),
-                    TAG_END());
-        return 0;
-}
-
-int sip_call_reinvite(SipCall *c, const char *sdp) {
-        if (c->terminated)
-                return -ESTALE;
-        nua_invite(c->h.nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp), TAG_END());
-        return 0;
-}
-
-int sip_call_bye(SipCall *c) {
-        if (c->terminated)
-                return -ESTALE;
-        nua_bye(c->h.nh, TAG_END());
-        return 0;
-}
-
-int sip_call_cancel(SipCall *c) {
-        if (c->terminated)
-                return -ESTALE;
-        nua_cancel(c->h.nh, TAG_END());
-        return 0;
-}
-
-int sip_call_send_info(SipCall *c, const char *content_type, const void *body, size_t size) {
-        su_home_t home[1] = { SU_HOME_INIT(home) };
-
-        if (c->terminated)
-                return -ESTALE;
-        sip_payload_t *pl = sip_payload_create(home, body, (isize_t) size);
-        if (!pl) {
-                su_home_deinit(home);
-                return -ENOMEM;
-        }
-        nua_info(c->h.nh, SIPTAG_CONTENT_TYPE_STR(content_type), SIPTAG_PAYLOAD(pl), TAG_END());
-        su_home_deinit(home);
-        return 0;
-}
-
-void sip_call_bind(SipCall *c, Call *owner) {
-        c->owner = owner;
-}
-
-SipCall *sip_call_release(SipCall *c) {
-        if (!c)
-                return NULL;
-        c->owner = NULL;
-        if (c->terminated && !c->reporting_end)
-                handle_free(&c->h);
-        return NULL;
-}
-
-static bool is_sdp(sip_t const *sip) {
-        return sip && sip->sip_payload && sip->sip_payload->pl_len > 0 && sip->sip_content_type &&
-               sip->sip_content_type->c_type && su_casematch(sip->sip_content_type->c_type, "application/sdp");
-}
-
-static SipCallEvent call_event(SipCallEventType type, int status, char const *phrase, sip_t const *sip) {
-        SipCallEvent e = {
-                .type = type,
-                .status = status > 0 ? (unsigned) status : 0,
-                .phrase = phrase_or_standard(status, phrase),
-        };
-        if (is_sdp(sip)) {
-                e.sdp = sip->sip_payload->pl_data;
-                e.sdp_size = sip->sip_payload->pl_len;
-        } else
-                e.other_body = sip && sip->sip_payload && sip->sip_payload->pl_len > 0;
-        return e;
-}
-
-static void call_deliver(SipCall *c, const SipCallEvent *e) {
-        if (c->owner)
-                call_on_sip_event(c->owner, e);
-}
-
-static void on_invite_response(SipCall *c, int status, char const *phrase, sip_t const *sip) {
-        if (status == 100)
-                return;
-        if (handle_authenticate(&c->h, status, sip))
-                return;
-        handle_fix_status(&c->h, &status, &phrase);
-        SipCallEvent e = call_event(status < 200   ? SIP_CALL_PROGRESS
-                                    : status < 300 ? SIP_CALL_ANSWERED
-                                                   : SIP_CALL_FAILED,
-                                    status, phrase, sip);
-        call_deliver(c, &e);
-}
-
-/* The peer's INFO: we answer it (NUTAG_APPL_METHOD), with what the call says. */
-static void on_info(SipCall *c, int status, sip_t const *sip) {
-        if (status >= 200 || !sip)
-                return; /* nua answered it already */
-        SipInfo info = {
-                .content_type = sip->sip_content_type ? sip->sip_content_type->c_type : NULL,
-                .body = sip->sip_payload ? (const uint8_t *) sip->sip_payload->pl_data : NULL,
-                .size = sip->sip_payload ? sip->sip_payload->pl_len : 0,
-        };
-        unsigned answer = c->owner ? call_on_info(c->owner, &info) : 481;
-        nua_respond(c->h.nh, (int) answer, sip_status_phrase((int) answer) ?: "Refused",
-                    NUTAG_WITH_THIS(c->h.stack->nua), TAG_IF(answer == 415, SIPTAG_ACCEPT_STR(call_info_accept)),
-                    TAG_END());
-}
-
-static void on_info_response(SipCall *c, int status, char const *phrase) {
-        if (status < 200 && status > 0)
-                return;
-        if (c->owner)
-                call_on_info_sent(c->owner, status > 0 ? (unsigned) status : 0, phrase_or_standard(status, phrase));
-}
-
-static void on_call_state(SipCall *c, int status, char const *phrase, tagi_t tags[]) {
-        int state = -1;
-
-        tl_gets(tags, NUTAG_CALLSTATE_REF(state), TAG_END());
-        if (state != nua_callstate_terminated || c->terminated)
-                return;
-        c->terminated = true;
-        SipCallEvent e = call_event(SIP_CALL_TERMINATED, status, phrase, NULL);
-        c->reporting_end = true;
-        call_deliver(c, &e);
-        handle_free(&c->h);
-}
-
-/* Strings of a new INVITE, copied into home. */
-static void incoming_fill(su_home_t *home, sip_t const *sip, SipIncoming *in) {
-        url_t const *ru = sip->sip_request ? sip->sip_request->rq_url : NULL;
-
-        in->from_uri = sip->sip_from ? url_as_string(home, sip->sip_from->a_url) : NULL;
-        in->from_display = sip->sip_from && sip->sip_from->a_display
-                                   ? msg_unquote_dup(home, sip->sip_from->a_display)
-                                   : NULL;
-        in->to_uri = sip->sip_to ? url_as_string(home, sip->sip_to->a_url) : NULL;
-        in->request_user = ru && ru->url_user ? ru->url_user : "";
-        in->request_host = ru && ru->url_host ? ru->url_host : "";
-        in->from_uri = in->from_uri ?: "";
-        in->to_uri = in->to_uri ?: "";
-        if (is_sdp(sip)) {
-                in->sdp = sip->sip_payload->pl_data;
-                in->sdp_size = sip->sip_payload->pl_len;
-        } else
-                in->other_body = sip->sip_payload && sip->sip_payload->pl_len > 0;
-}
-
-static void refuse(nua_handle_t *nh, unsigned status) {
-        nua_respond(nh, (int) status, sip_status_phrase((int) status) ?: "Refused", TAG_END());
-        nua_handle_destroy(nh);
-}
-
-static void on_new_invite(SipStack *s, nua_handle_t *nh, sip_t const *sip) {
-        su_home_t home[1] = { SU_HOME_INIT(home) };
-        SipIncoming in = {};
-
-        if (!sip || s->shutting_down || !s->manager || s->n_handles >= HANDLES_MAX) {
-                refuse(nh, s->shutting_down ? 503 : 486);
-                return;
-        }
-        SipCall *c = call_alloc(s, NULL);
-        if (!c) {
-                refuse(nh, 500);
-                return;
-        }
-        c->h.nh = nh;
-        nua_handle_bind(nh, &c->h);
-        incoming_fill(home, sip, &in);
-        c->contact = local_contact(s, NULL, in.request_user, via_transport(sip));
-        unsigned status = manager_on_incoming_call(s->manager, c, &in);
-        su_home_deinit(home);
-        if (status == 0)
-                return;
-        c->h.nh = NULL;
-        handle_free(&c->h);
-        nua_handle_bind(nh, NULL);
-        refuse(nh, status);
-}
-
-static void on_call_request(SipCall *c, nua_event_t event, int status, char const *phrase, sip_t const *sip) {
-        SipCallEventType type;
-
-        switch (event) {
-        case nua_i_invite:
-                type = SIP_CALL_REINVITE;
-                break;
-        case nua_i_ack:
-                type = SIP_CALL_ACK;
-                break;
-        case nua_i_cancel:
-                type = SIP_CALL_CANCELLED;
-                break;
-        case nua_i_bye:
-                type = SIP_CALL_BYE;
-                break;
-        default:
-                return;
-        }
-        SipCallEvent e = call_event(type, status, phrase, sip);
-        call_deliver(c, &e);
+/* "Display" <uri>, or <uri> */
+char *glue_name_addr(const char *display, const char *uri) {
+        _cleanup_(freep) char *q = quoted_display(display);
+        return strjoin(q ?: "", q ? " " : "", "<", uri, ">", NULL);
 }
 
 /* A NOTIFY nobody subscribed to (NUTAG_APPL_METHOD): notify.c says what to answer; in a
@@ -994,52 +467,6 @@ static void on_shutdown(SipStack *s, int status, char const *phrase) {
                 manager_on_stack_stopped(s->manager);
 }
 
-static void on_call_event(SipCall *c, nua_event_t event, int status, char const *phrase, sip_t const *sip,
-                          tagi_t tags[]) {
-        switch (event) {
-        case nua_r_invite:
-                on_invite_response(c, status, phrase, sip);
-                break;
-        case nua_i_state:
-                on_call_state(c, status, phrase, tags);
-                break;
-        case nua_i_info:
-                on_info(c, status, sip);
-                break;
-        case nua_r_info:
-                on_info_response(c, status, phrase);
-                break;
-        case nua_i_invite:
-        case nua_i_ack:
-        case nua_i_cancel:
-        case nua_i_bye:
-                on_call_request(c, event, status, phrase, sip);
-                break;
-        default:
-                break;
-        }
-}
-
-static void on_registration_event(SipRegistration *r, nua_handle_t *nh, nua_event_t event, int status,
-                                  char const *phrase, sip_t const *sip) {
-        switch (event) {
-        case nua_r_options:
-                on_ping(r, nh, status, phrase, sip);
-                break;
-        case nua_r_register:
-                on_register(r, status, phrase, sip);
-                break;
-        case nua_r_unregister:
-                on_unregister(r, status, phrase);
-                break;
-        case nua_i_outbound:
-                on_outbound(r, status, phrase, sip);
-                break;
-        default:
-                break;
-        }
-}
-
 /* A request nobody asked for (OPTIONS, MESSAGE, ...): nua answered it; drop its handle. */
 static bool is_unsolicited_request(nua_event_t event) {
         switch (event) {
@@ -1070,7 +497,7 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase, nua_
         if (event == nua_r_shutdown)
                 on_shutdown(s, status, phrase);
         else if (!h && nh && event == nua_i_invite)
-                on_new_invite(s, nh, sip);
+                glue_on_new_invite(s, nh, sip);
         else if (!h && nh && event == nua_i_info && status < 200) {
                 /* INFO outside any call of ours: no dialog for it */
                 nua_respond(nh, 481, sip_status_phrase(481), NUTAG_WITH_THIS(nua), TAG_END());
@@ -1080,9 +507,9 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase, nua_
         else if (!h && nh && is_unsolicited_request(event))
                 nua_handle_destroy(nh);
         else if (h && h->kind == HANDLE_CALL)
-                on_call_event((SipCall *) h, event, status, phrase, sip, tags);
+                glue_on_call_event((SipCall *) h, event, status, phrase, sip, tags);
         else if (h && h->kind == HANDLE_REGISTRATION)
-                on_registration_event((SipRegistration *) h, nh, event, status, phrase, sip);
+                glue_on_registration_event((SipRegistration *) h, nh, event, status, phrase, sip);
         else if (event == nua_i_error)
                 log_warning("SIP stack error: %d %s", status, strempty(phrase));
         pump(s);

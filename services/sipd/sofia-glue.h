@@ -8,11 +8,12 @@
 #include "macro.h"
 
 /*
- * The SIP stack (sofia-sip's nua), without sofia types. sofia-glue.c is the
- * only file that includes sofia headers: it owns the su_root (the process's
- * master loop, with sd-event nested in it, see doc/architecture.md), the nua
- * agent and its handles, and turns nua events into calls of account.c,
- * call.c and manager.c.
+ * The SIP stack (sofia-sip's nua), without sofia types. The glue, the only
+ * files that include sofia headers (through sofia-internal.h), is sofia-glue.c
+ * (the su_root: the process's master loop, with sd-event nested in it, see
+ * doc/architecture.md; the nua agent, its handles, the event dispatch),
+ * sofia-register.c (registrations) and sofia-call.c (calls); it turns nua
+ * events into calls of account.c, call.c, manager.c and notify.c.
  *
  * Handles: a SipRegistration belongs to an Account, a SipCall to a Call.
  * The owner may release it at any time (sip_*_release()); the glue then

@@ -3,7 +3,7 @@
  * fake-media1: owns org.deskphone.Media1 on a test phone's bus in place of
  * mediad. Usage: DESKPHONE_BUS=<address> fake-media1 [--fault NAME[=VALUE]...]
  * Faults (also from $FAKE_MEDIA1_FAULTS, comma-separated, and at run time by
- * FakeSetFault): create-fails, start-fails, slow-create=MS.
+ * FakeSetFault): create-fails, start-fails, slow-create=MS, no-audio-codec.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -180,6 +180,8 @@ int fake_set_fault(Fake *f, const char *name, unsigned value) {
                 f->faults.create_fails = value != 0;
         else if (streq(name, "start-fails"))
                 f->faults.start_fails = value != 0;
+        else if (streq(name, "no-audio-codec"))
+                f->faults.no_audio_codec = value != 0;
         else if (streq(name, "slow-create")) {
                 if (value > SLOW_CREATE_MAX_MS)
                         return -ERANGE;
@@ -359,6 +361,10 @@ static int create_stream(Fake *f, DBusMessage *m, BusError *error) {
         r = stream_set_codecs(s, o.codecs, error);
         if (r < 0)
                 return r;
+        if (f->faults.no_audio_codec) { /* a local description nobody can answer or offer */
+                s->codecs[0] = codec_find("telephone-event");
+                s->n_codecs = 1;
+        }
 
         DBusMessage *reply = dbus_message_new_method_return(m);
         if (!reply)
@@ -469,8 +475,8 @@ static int method_fake_set_fault(Bus *bus, DBusMessage *m, void *userdata, BusEr
         if (r == -ERANGE)
                 return bus_error_set(error, r, "Value %u out of range for %s", value, name);
         if (r < 0)
-                return bus_error_set(error, r,
-                                     "Unknown fault '%s' (none, create-fails, start-fails, slow-create)", name);
+                return bus_error_set(error, r, "Unknown fault '%s' (none, create-fails, start-fails, "
+                                     "slow-create, no-audio-codec)", name);
         return bus_reply(bus, m, DBUS_TYPE_INVALID);
 }
 
@@ -506,7 +512,8 @@ static void help(void) {
         printf("Usage: fake-media1 [OPTIONS]\n\n"
                "A test double of mediad: owns org.deskphone.Media1 on a test phone's bus.\n\n"
                "  --bus ADDRESS       D-Bus address (default: $DESKPHONE_BUS)\n"
-               "  --fault NAME[=N]    inject a fault: create-fails, start-fails, slow-create=MS\n"
+               "  --fault NAME[=N]    inject a fault: create-fails, start-fails, slow-create=MS,\n"
+               "                      no-audio-codec\n"
                "                      (also $FAKE_MEDIA1_FAULTS, comma-separated)\n"
                "  -h --help           show this help\n");
 }

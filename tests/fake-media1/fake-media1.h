@@ -61,6 +61,7 @@ typedef struct Stream {
 typedef struct Faults {
         bool create_fails;
         bool start_fails;
+        bool no_audio_codec;    /* CreateStream offers telephone-event only */
         unsigned slow_create_ms;
 } Faults;
 

@@ -6,15 +6,24 @@ REGISTER); then a NOTIFY comes from the registrar's address
 (uac-notify-check-sync.xml): sipd answers 200 and asks provd for a run, which
 fetches from a Python HTTP server. Refused (403) with
 sip.notify_reboot_enable = 2 or from another address, and nothing is
-fetched; ";reboot=true" provisions the same (we never reboot)."""
+fetched; ";reboot=true" provisions the same (we never reboot).
+
+A check-sync that comes while a run is downloading (the server holds the
+common file mid-body) is remembered: once that run ends, one more run
+fetches the file as it is now, however many check-syncs came during the
+first; one that comes while a failed scheduled run waits for its retry
+starts a run at once."""
 import os
+import re
 import subprocess
 import sys
+import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 
-from deskphone import Tap, TestFailure, account_cfg, cfg_text, expect  # noqa: E402
-from provisioning import TEST_MAC, Answer, ScriptedHttp, provision_prop, provisioning_phone  # noqa: E402
+from deskphone import Resource, Tap, TestFailure, account_cfg, cfg_text, expect, program, wait_until  # noqa: E402
+from provisioning import (TEST_MAC, Answer, Hold, ScriptedHttp, provision_prop, provisioning_phone,  # noqa: E402
+                          session_log)
 
 tap = Tap()
 tap.require("sipp")
@@ -22,11 +31,14 @@ tap.require("sipp")
 USER = "alice"
 
 
-def registered_phone(t, extra=None):
+def registered_phone(t, extra=None, routes=None):
     """A phone with account 1 registered at a SIPp registrar, and a provisioning
-    server whose common file sets account.1.label = Synced. Returns (phone, http)."""
+    server whose common file sets account.1.label = Synced (routes: more answers,
+    {path: (Answer, ...)}, there before the phone starts). Returns (phone, http)."""
     http = t.add(ScriptedHttp())
     http.route("y000000000000.cfg", Answer(cfg_text({"account.1.label": "Synced"})))
+    for path, answers in (routes or {}).items():
+        http.route(path, *answers)
     registrar = t.sipp("uas-registrar.xml", name="registrar")
     registrar.start()
     cfg = {"static.auto_provision.server.url": http.url}
@@ -109,6 +121,17 @@ def _(t):
     expect_nothing_fetched(phone, http)
 
 
+@tap.case("/provision/check-sync/refusals-logged-once")
+def _(t):
+    # a flood of refused NOTIFYs: each is answered, the log gets one line per 10 s
+    phone, http = registered_phone(t)
+    for _ in range(3):
+        expect(notify(t, phone, source="127.0.0.2") == 403, "a NOTIFY not from the registrar must be refused (403)")
+    with open(phone.log_path, errors="replace") as log:
+        lines = log.read().count("Refusing NOTIFY check-sync from 127.0.0.2")
+    expect(lines == 1, f"3 refused NOTIFYs in a row must make 1 log line, not {lines}")
+
+
 @tap.case("/provision/check-sync/rate-limited")
 def _(t):
     # a registrar repeating itself: the second NOTIFY, after the first one's run
@@ -122,6 +145,131 @@ def _(t):
     with open(phone.log_path, errors="replace") as log:
         asked = log.read().count("Provisioning asked for: check-sync")
     expect(asked == 1, f"sipd must ask provd once, not {asked} times")
+
+
+class ProvisionWatch(Resource):
+    """dbus-monitor on a phone's bus: every string property of Provision1 as
+    PropertiesChanged reports it, in order, as (name, value)."""
+
+    name = "provision-watch"
+
+    def __init__(self, phone):
+        rule = ("type='signal',path='/org/deskphone/Provision1',interface='org.freedesktop.DBus.Properties',"
+                "member='PropertiesChanged'")
+        self.proc = subprocess.Popen([program("dbus-monitor"), "--address", phone.bus, rule],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                                     text=True, errors="replace")
+        self.changes = []
+        self.listening = False
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+        # dbus-monitor is listening once it reports its own NameAcquired/NameLost
+        self.wait(lambda w: w.listening, "dbus-monitor to listen")
+
+    def _read(self):
+        name = None
+        for line in self.proc.stdout:
+            m = re.match(r'\s*variant\s+string "(.*)"$', line)
+            with self.cond:
+                if "member=Name" in line:
+                    self.listening = True
+                elif m and name:
+                    self.changes.append((name, m.group(1)))
+                name = None
+                m = re.match(r'\s*string "(\w+)"$', line)
+                if m:
+                    name = m.group(1)
+                self.cond.notify_all()
+
+    def wait(self, cond, what, timeout=30):
+        with self.cond:
+            if not self.cond.wait_for(lambda: cond(self), timeout):
+                raise TestFailure(f"timed out after {timeout} s waiting for {what}; Provision1 changes: "
+                                  f"{self.changes}")
+
+    def states(self):
+        with self.cond:
+            return [v for n, v in self.changes if n == "State"]
+
+    def ended(self):
+        """How many runs have ended (State left fetching/applying)."""
+        return len([s for s in self.states() if s in ("idle", "failed")])
+
+    def wait_ended(self, n, timeout=30):
+        self.wait(lambda w: w.ended() >= n, f"{n} provisioning runs to end", timeout)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(5)
+        self.thread.join(5)
+        self.proc.stdout.close()
+
+
+def start_check_sync(phone):
+    """Provision1.Start({"reason": "check-sync"}) as the administrator (past sipd's rate limit)."""
+    phone.call("org.deskphone.Provision1", "/org/deskphone/Provision1", "org.deskphone.Provision1", "Start",
+               "a{sv}", "1", "reason", "s", "check-sync")
+
+
+@tap.case("/provision/check-sync/during-run-runs-again")
+def _(t):
+    # the administrator changes the common file after a run downloaded it, and the
+    # registrar says so while that run is still going: one more run, with the new file
+    common = "y000000000000.cfg"
+    phone, http = registered_phone(t, {"deskphone.provision.stall_seconds": 120})
+    hold = Hold()
+    http.route(common, Answer(cfg_text({"account.1.label": "Before"}), hold=hold))
+    w = t.add(ProvisionWatch(phone))
+    phone.ctl_ok("provision")  # run 1, an administrator's
+    hold.wait_reached()
+    expect(notify(t, phone) == 200, "check-sync during a run must be answered 200")
+    # provd remembered it (sipd relayed it before answering 200)
+    wait_until(lambda: "check-sync during a run: provisioning again when it ends" in session_log(phone), 30,
+               "provd to queue the check-sync")
+    # more of them during the same run: sipd folds the NOTIFYs (its 30 s limit), and
+    # check-syncs that reach provd are folded there
+    for _ in range(2):
+        expect(notify(t, phone) == 200, "a repeated check-sync is answered 200")
+        start_check_sync(phone)
+    # an administrator's Start during a run is still refused
+    rc, _, err = phone.busctl("call", "org.deskphone.Provision1", "/org/deskphone/Provision1",
+                              "org.deskphone.Provision1", "Start", "a{sv}", "0")
+    expect(rc != 0 and "in progress" in err, f"Start without check-sync during a run must fail: {rc} {err!r}")
+
+    http.route(common, Answer(cfg_text({"account.1.label": "After"})))
+    hold.release()
+    w.wait_ended(2)
+    expect(provision_prop(phone, "State") == "idle", f"no third run may start: {w.states()}")
+    expect([s for s in w.states() if s != "applying"] == ["fetching", "idle", "fetching", "idle"],
+           f"two runs, one after the other: {w.states()}")
+    expect(provision_prop(phone, "LastResult") == "success", "the second run must apply the new file")
+    expect(phone.get("account.1.label") == "After", "the file changed during the first run is not applied")
+    expect(http.paths().count(f"/{common}") == 2, f"exactly one run after the first: {http.paths()}")
+    # and nothing more is owed: our own run is the third, not one in progress already
+    rc, out, err = phone.ctl("provision", "--wait")
+    expect(rc == 0 and "in progress" not in err, f"no run may be going on: {rc} {out}{err}")
+    w.wait_ended(3)  # dbus-monitor may hear of it a little after phonectl
+    expect(w.ended() == 3 and http.paths().count(f"/{TEST_MAC}.boot") == 3,
+           f"three runs in all: {w.states()} {http.paths()}")
+    with open(phone.log_path, errors="replace") as log:
+        text = log.read()
+    expect(text.count("Provisioning asked for: check-sync") == 3,
+           "sipd relays one NOTIFY, the two other check-syncs are ours")
+
+
+@tap.case("/provision/check-sync/during-backoff-starts-now")
+def _(t):
+    # the power-on run failed with 503: the retry waits a minute, a check-sync does not
+    phone, http = registered_phone(t, {"static.auto_provision.power_on": 1},
+                                   routes={f"{TEST_MAC}.boot": (Answer(status=503), Answer(status=404))})
+    phone.wait("provision", "LastResult", "failed")
+    expect(provision_prop(phone, "NextTime") > 0, "the failed power-on run must be retried later")
+    expect(notify(t, phone) == 200, "check-sync must be answered 200")
+    phone.wait("provision", "LastResult", "success")
+    expect(phone.get("account.1.label") == "Synced", "the provisioned value is not there")
+    expect(provision_prop(phone, "NextTime") == 0, "after a good run no retry is due")
 
 
 if __name__ == "__main__":

@@ -295,6 +295,23 @@ def _(t):
     a.wait(call, "State", "ended")
 
 
+@tap.case("/sip/call/answer-fails")
+def _(t):
+    """An INVITE without SDP, and a media stream no offer can be made of: Answer()
+    fails, and the call does not stay half-answered: it ends, the caller gets a 500."""
+    phone = sip_phone(t)
+    phone.fake.set_fault("no-audio-codec")
+    uac = t.sipp("uac-late-offer-refused", remote=f"{LOOPBACK}:{phone.sip_port}", service="alice")
+    uac.start()
+    phone.wait("call/1", "State", "incoming")
+    phone.wait("stream/1", "State", "created")  # its reply reaches sipd before the Answer() below
+    rc, out, err = phone.ctl("answer", "call/1")
+    expect(rc != 0 and "cannot be answered" in err, f"answer: exit {rc}, {err.strip()}")
+    ended(phone, "call/1", "cannot answer: Invalid argument")
+    uac.expect_success()
+    stopped_all(phone)
+
+
 @tap.case("/sip/call/bad-dial")
 def _(t):
     phone = sip_phone(t)

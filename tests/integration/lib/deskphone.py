@@ -495,7 +495,7 @@ class FakeMedia(Resource):
         self.call("FakeClearLog")
 
     def set_fault(self, name, value=1):
-        """create-fails, start-fails (0/1), slow-create (ms), none."""
+        """create-fails, start-fails, no-audio-codec (0/1), slow-create (ms), none."""
         self.call("FakeSetFault", "su", name, int(value))
 
     def create_stream(self, **options):

@@ -199,13 +199,31 @@ class Lighttpd(Resource):
 class Answer:
     """What the scripted server sends for a request: status, headers, body;
     stall=True sends the headers (with the full Content-Length) and half the
-    body, then hangs until the server stops."""
+    body, then hangs until the server stops; hold=Hold() does the same until
+    hold.release(), then sends the rest."""
 
-    def __init__(self, body=b"", status=200, headers=None, stall=False):
+    def __init__(self, body=b"", status=200, headers=None, stall=False, hold=None):
         self.body = body.encode() if isinstance(body, str) else body
         self.status = status
         self.headers = headers or {}
         self.stall = stall
+        self.hold = hold
+
+
+class Hold:
+    """An answer held mid-body: wait_reached() returns once a request got that
+    far (the client is in the middle of the download), release() lets it end."""
+
+    def __init__(self):
+        self.reached = threading.Event()
+        self.released = threading.Event()
+
+    def wait_reached(self, timeout=30):
+        if not self.reached.wait(timeout):
+            raise TestFailure(f"no request reached the held answer within {timeout} s")
+
+    def release(self):
+        self.released.set()
 
 
 class ScriptedHttp(Resource):
@@ -243,6 +261,16 @@ class ScriptedHttp(Resource):
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()
+                if answer.hold:
+                    self.wfile.write(answer.body[:len(answer.body) // 2])
+                    self.wfile.flush()
+                    answer.hold.reached.set()
+                    while not answer.hold.released.wait(0.05):
+                        if outer.stopping.is_set():
+                            self.close_connection = True
+                            return
+                    self.wfile.write(answer.body[len(answer.body) // 2:])
+                    return
                 if answer.stall:
                     self.wfile.write(answer.body[:len(answer.body) // 2])
                     self.wfile.flush()

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Between call.c (a call's life, its first offer/answer) and call-reinvite.c
+ * (its offer/answer once established); the rest of sipd sees sipd.h. */
+#include "sipd.h"
+
+/* call.c */
+/* "Call N is <state>: what", as a D-Bus error for a method the state refuses. */
+int call_wrong_state(Call *c, BusError *error, const char *what);
+/* Parse and apply the peer's answer to our offer (unchanged SDP: nothing to do). */
+int call_take_answer(Call *c, const char *sdp, size_t size, SdpError *err);
+/* Codec property, and the media stream started or updated with what was agreed. */
+void call_apply_negotiated(Call *c, const SdpNegotiated *n);
+/* active or held, from the two hold flags */
+void call_update_hold_state(Call *c);
+
+/* call-reinvite.c: the SIP events of a re-INVITE */
+void call_on_reinvite(Call *c, const SipCallEvent *e);
+void call_on_reinvite_answered(Call *c, const SipCallEvent *e);
+void call_on_reinvite_refused(Call *c, const SipCallEvent *e);
