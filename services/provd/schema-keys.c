@@ -105,6 +105,10 @@ const SchemaKey schema_keys[] = {
         { .pattern = "sip.notify_reboot_enable", .type = SCHEMA_ENUM, .default_value = "1", .choices = "0|1|2",
           .users = "sipd,provd",
           .description = "NOTIFY Event: check-sync from a registered account's registrar: 0 or 1 provision again at once (Yealink: 0 reboots only with reboot=true, 1 always; we never reboot, the new configuration applies live), 2 refuse it (403)." },
+        { .pattern = "deskphone.sip.check_sync_interval", .type = SCHEMA_INT, .default_value = "30", .min = 1,
+          .max = 3600, .users = "sipd",
+          .description = "Seconds: sipd asks provd to provision for a registrar's check-sync at most once per this; "
+          "check-syncs that come sooner are answered 200 and make one more run when it is over." },
         { .pattern = "features.direct_ip_call_enable", .type = SCHEMA_BOOL, .default_value = "1", .users = "sipd",
           .description = "Accept and place calls to sip:user@address without a registrar." },
         { .pattern = "call_waiting.enable", .type = SCHEMA_BOOL, .default_value = "1", .users = "sipd",

@@ -569,7 +569,12 @@ int account_apply_settings(Account *a, const AccountSettings *s) {
         a->failures = a->no_answer = 0;
         new_key = binding_key(a);
         /* The same binding (new credentials, expiry, proxy): the new REGISTER
-         * replaces it. An un-REGISTER racing it would remove it. */
+         * replaces it. Releasing the old handle without asking for an un-REGISTER
+         * still lets nua send one as it destroys the handle, but before the new
+         * REGISTER and from the same socket, so the registrar removes the binding
+         * and then saves it again (test-sip-account's only-changed-reregister
+         * checks that it survives). Asking for one (true) would race the new
+         * REGISTER instead. */
         if (a->reg && old_key && new_key && streq(old_key, new_key))
                 a->reg = sip_registration_release(a->reg, false);
         else if (a->reg)

@@ -43,6 +43,7 @@ Manager *manager_free(Manager *m) {
                 account_free(m->accounts[i]);
         sd_event_source_disable_unref(m->fetch_retry);
         sd_event_source_disable_unref(m->stop_timer);
+        sd_event_source_disable_unref(m->check_sync_later);
         sd_event_source_disable_unref(m->listen_retry);
         call_tones_free(m->tones);
         sip_stack_set_manager(m->stack, NULL);

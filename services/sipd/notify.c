@@ -16,9 +16,12 @@
  * outbound proxy that answered), or the configured server or outbound proxy
  * when given as a numeric address.
  *
- * A registrar may send many (one per account, retransmissions, a flood): one
- * asked for less than CHECK_SYNC_INTERVAL_USEC after the last one that reached
- * provd is answered 200 and folded into that one. Refusals are logged at
+ * A registrar may send many (one per account, retransmissions, a flood): provd
+ * is asked at most once per deskphone.sip.check_sync_interval (30 s). One that comes sooner is
+ * answered 200 and remembered, and provd is asked once more when the interval
+ * is over, however many came in it: the administrator may have changed the
+ * files after the run already asked for fetched them (provd itself queues one
+ * that arrives during a run). Refusals are logged at
  * most once per REFUSAL_LOG_INTERVAL_USEC and reason, the next line counting
  * those left out: a flood of NOTIFYs does not flood the log.
  */
@@ -34,7 +37,6 @@
 #define PROVISION1_PATH "/org/deskphone/Provision1"
 #define PROVISION1_IFACE "org.deskphone.Provision1"
 #define START_TIMEOUT_MS 10000
-#define CHECK_SYNC_INTERVAL_USEC (30ULL * 1000000ULL) /* at most one run per this, however many NOTIFYs */
 #define REFUSAL_LOG_INTERVAL_USEC (10ULL * 1000000ULL) /* at most one "Refusing" line per this and reason */
 
 typedef enum Refusal {
@@ -143,6 +145,36 @@ static int start_provisioning(Manager *m) {
         return r;
 }
 
+static uint64_t interval_usec(Manager *m) {
+        return (uint64_t) m->settings.check_sync_interval * 1000000ULL;
+}
+
+static int on_check_sync_later(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->check_sync_pending) { /* provd has not answered the last one yet: in a second */
+                int r = sd_event_source_set_time_relative(s, 1000000);
+                return r < 0 ? r : sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        m->check_sync_later = sd_event_source_disable_unref(m->check_sync_later);
+        log_info("check-sync: asking provd again for the NOTIFY that came within %u s of the last",
+                 m->settings.check_sync_interval);
+        int r = start_provisioning(m);
+        if (r < 0)
+                log_warning_errno(r, "check-sync: cannot ask provd to provision: %m");
+        else
+                m->check_sync_last = now_usec();
+        return 0;
+}
+
+/* A check-sync within the interval: asked for when it is over (once, however many). */
+static int defer(Manager *m) {
+        if (m->check_sync_later)
+                return 0;
+        uint64_t at = m->check_sync_last + interval_usec(m);
+        return sd_event_add_time(m->event, &m->check_sync_later, CLOCK_MONOTONIC, at, 100000, on_check_sync_later, m);
+}
+
 /* Log (rate-limited) and return status. */
 static unsigned refuse(const SipNotify *n, Refusal why, unsigned status) {
         char more[96] = "";
@@ -167,10 +199,16 @@ unsigned notify_on_request(Manager *m, const SipNotify *n) {
         if (!m->have_settings || m->settings.notify_reboot == 2)
                 return refuse(n, REFUSAL_DISABLED, 403);
         uint64_t now = now_usec();
-        if (m->check_sync_pending || (m->check_sync_last > 0 && now < m->check_sync_last + CHECK_SYNC_INTERVAL_USEC)) {
-                log_debug("NOTIFY check-sync from %s: provisioning was asked for less than %llu s ago", n->source,
-                          CHECK_SYNC_INTERVAL_USEC / 1000000ULL);
-                return 200; /* the run asked for a moment ago is the one */
+        if (m->check_sync_pending || (m->check_sync_last > 0 && now < m->check_sync_last + interval_usec(m))) {
+                log_debug("NOTIFY check-sync from %s: provisioning was asked for less than %u s ago, asking again "
+                          "when that is %u s ago", n->source, m->settings.check_sync_interval,
+                          m->settings.check_sync_interval);
+                int r = defer(m);
+                if (r < 0) {
+                        log_warning_errno(r, "check-sync: cannot remember it: %m");
+                        return 500;
+                }
+                return 200;
         }
         log_info("NOTIFY check-sync%s from the registrar of account %u (%s): provisioning now",
                  n->reboot ? ";reboot=true (no reboot needed)" : "", a->index, n->source);

@@ -194,6 +194,7 @@ int settings_from_dict(char * const *keys, char * const *values, Settings *ret) 
         s.busy_tone_delay = to_unsigned(GET(&d, "3", "features.busy_tone_delay"), 3, 0, 5);
         s.direct_ip_calls = to_bool(GET(&d, "1", "features.direct_ip_call_enable"), true);
         s.notify_reboot = to_unsigned(GET(&d, "1", "sip.notify_reboot_enable"), 1, 0, 2);
+        s.check_sync_interval = to_unsigned(GET(&d, "30", "deskphone.sip.check_sync_interval"), 30, 1, 3600);
         r = dup_to(&s.listen_address, GET(&d, "", "deskphone.sip.listen_address"));
         if (r >= 0)
                 r = security_from_dict(&d, &s.security);

@@ -81,6 +81,7 @@ typedef struct Settings {
         unsigned busy_tone_delay;       /* features.busy_tone_delay: seconds of busy/congestion tone */
         bool direct_ip_calls;
         unsigned notify_reboot;         /* sip.notify_reboot_enable: 0, 1 provision on check-sync; 2 refuse */
+        unsigned check_sync_interval;   /* deskphone.sip.check_sync_interval, s */
         char *listen_address;   /* deskphone.sip.listen_address; "" for all addresses */
         char *log_level;        /* deskphone.log_level.sipd, else deskphone.log_level; "" if none */
         AccountSettings account[SIPD_N_ACCOUNTS]; /* account N at [N - 1] */

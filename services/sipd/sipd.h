@@ -192,6 +192,7 @@ struct Manager {
         CallTones *tones;               /* call-tones.c; NULL until the first call */
         bool check_sync_pending;        /* notify.c: Provision1.Start asked, not answered */
         uint64_t check_sync_last;       /* notify.c: when it was last asked (CLOCK_MONOTONIC µs), 0 never */
+        sd_event_source *check_sync_later; /* notify.c: one that came too soon, asked for at the window's end */
 
         /* SIP over TLS (security.c) */
         Certificates *certs;            /* provd's custom CAs and device certificate */

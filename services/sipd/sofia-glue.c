@@ -180,6 +180,11 @@ static void registration_free_fields(SipRegistration *r) {
                         nua_handle_destroy(r->ping);
         }
         free(r->contact_user);
+        free(r->registrar);
+        free(r->proxy);
+        free(r->contact);
+        free(r->contact_params);
+        free(r->display_name);
 }
 
 void glue_handle_free(SipHandle *h) {

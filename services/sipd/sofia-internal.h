@@ -59,6 +59,10 @@ struct SipRegistration {
         bool unregistering;
         char *contact_user;
         unsigned expires;
+        /* the REGISTER's own tags, again on every refresh: nua keeps none of the headers */
+        char *registrar, *proxy, *contact, *contact_params, *display_name;
+        unsigned keepalive_ms;
+        bool options_keepalive;
         nua_handle_t *ping;     /* our keep-alive OPTIONS under way, or NULL */
         char server_address[NI_MAXHOST]; /* where the last 2xx came from, numeric ("" unknown) */
 };

@@ -7,9 +7,35 @@
  */
 #include "sofia-internal.h"
 
-int sip_registration_new(SipStack *s, const SipRegistrationParams *p, Account *owner, SipRegistration **ret) {
+/* NULL for NULL; false when out of memory */
+static bool copy_opt(const char *from, char **to) {
+        *to = from ? strdup(from) : NULL;
+        return !from || *to;
+}
+
+/* REGISTER with our Contact and Expires: the first and every refresh. Without them
+ * nua would make up a Contact of its own (its first transport, no user). */
+static void send_register(SipRegistration *r) {
         char expires[16], outbound[96];
 
+        snprintf(expires, sizeof(expires), "%u", r->expires);
+        snprintf(outbound, sizeof(outbound), "natify use-rport no-validate %s",
+                 r->options_keepalive ? "options-keepalive" : "no-options-keepalive");
+        nua_register(r->h.nh,
+                     NUTAG_REGISTRAR(r->registrar),
+                     TAG_IF(r->contact, SIPTAG_CONTACT_STR(r->contact)),
+                     TAG_IF(!r->contact, NUTAG_M_USERNAME(r->contact_user)),
+                     TAG_IF(!r->contact && r->contact_params, NUTAG_M_PARAMS(r->contact_params)),
+                     TAG_IF(!r->contact && r->display_name && *r->display_name, NUTAG_M_DISPLAY(r->display_name)),
+                     SIPTAG_EXPIRES_STR(expires),
+                     NUTAG_OUTBOUND(outbound),
+                     NUTAG_KEEPALIVE(r->keepalive_ms),
+                     /* again: given to nua_handle() only, the keep-alive would not use it */
+                     TAG_IF(r->proxy, NUTAG_PROXY(r->proxy)),
+                     TAG_END());
+}
+
+int sip_registration_new(SipStack *s, const SipRegistrationParams *p, Account *owner, SipRegistration **ret) {
         if (!sip_stack_is_listening(s))
                 return -ENETDOWN;
         if (s->n_handles >= HANDLES_MAX)
@@ -23,8 +49,12 @@ int sip_registration_new(SipStack *s, const SipRegistrationParams *p, Account *o
         glue_handle_link(s, &r->h, HANDLE_REGISTRATION);
         r->owner = owner;
         r->expires = p->expires;
+        r->keepalive_ms = p->keepalive_ms;
+        r->options_keepalive = p->options_keepalive;
         r->contact_user = strdup(p->contact_user ?: "");
-        if (!r->contact_user || glue_handle_set_credentials(&r->h, p->auth_user, p->password) < 0) {
+        if (!r->contact_user || !copy_opt(p->registrar, &r->registrar) || !copy_opt(p->proxy, &r->proxy) ||
+            !copy_opt(p->contact_params, &r->contact_params) || !copy_opt(p->display_name, &r->display_name) ||
+            glue_handle_set_credentials(&r->h, p->auth_user, p->password) < 0) {
                 glue_handle_free(&r->h);
                 return -ENOMEM;
         }
@@ -34,23 +64,9 @@ int sip_registration_new(SipStack *s, const SipRegistrationParams *p, Account *o
                 glue_handle_free(&r->h);
                 return -ENOMEM;
         }
-        _cleanup_(freep) char *contact = glue_local_contact(s, p->display_name, r->contact_user,
-                                                       glue_uri_transport(p->proxy ?: p->registrar));
-        snprintf(expires, sizeof(expires), "%u", p->expires);
-        snprintf(outbound, sizeof(outbound), "natify use-rport no-validate %s",
-                 p->options_keepalive ? "options-keepalive" : "no-options-keepalive");
-        nua_register(r->h.nh,
-                     NUTAG_REGISTRAR(p->registrar),
-                     TAG_IF(contact, SIPTAG_CONTACT_STR(contact)),
-                     TAG_IF(!contact, NUTAG_M_USERNAME(r->contact_user)),
-                     TAG_IF(!contact && p->contact_params, NUTAG_M_PARAMS(p->contact_params)),
-                     TAG_IF(!contact && p->display_name && *p->display_name, NUTAG_M_DISPLAY(p->display_name)),
-                     SIPTAG_EXPIRES_STR(expires),
-                     NUTAG_OUTBOUND(outbound),
-                     NUTAG_KEEPALIVE(p->keepalive_ms),
-                     /* again: given to nua_handle() only, the keep-alive would not use it */
-                     TAG_IF(p->proxy, NUTAG_PROXY(p->proxy)),
-                     TAG_END());
+        r->contact = glue_local_contact(s, p->display_name, r->contact_user,
+                                        glue_uri_transport(p->proxy ?: p->registrar));
+        send_register(r);
         *ret = r;
         return 0;
 }
@@ -59,7 +75,7 @@ int sip_registration_refresh(SipRegistration *r) {
         if (r->unregistering || r->h.stack->shutting_down)
                 return -ESTALE;
         r->h.auth_tries = 0;
-        nua_register(r->h.nh, TAG_END());
+        send_register(r);
         return 0;
 }
 

@@ -132,19 +132,41 @@ def _(t):
     expect(lines == 1, f"3 refused NOTIFYs in a row must make 1 log line, not {lines}")
 
 
+CHECK_SYNC_INTERVAL = 15  # deskphone.sip.check_sync_interval in the rate-limited case
+
+
+def asked_times(phone):
+    """When provd was asked for a check-sync run, in seconds of the day, from the log."""
+    out = []
+    with open(phone.log_path, errors="replace") as log:
+        for line in log:
+            m = re.match(r"(\d\d):(\d\d):(\d\d\.\d+) provd\[\d+\] \w+: Provisioning asked for: check-sync", line)
+            if m:
+                out.append(int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)))
+    return out
+
+
 @tap.case("/provision/check-sync/rate-limited")
 def _(t):
-    # a registrar repeating itself: the second NOTIFY, after the first one's run
-    # ended, is answered 200 and starts nothing
-    phone, http = registered_phone(t)
+    # a registrar repeating itself: NOTIFYs within the interval are answered 200 and
+    # make one more run when it is over, not one each; none is lost
+    phone, http = registered_phone(t, {"deskphone.sip.check_sync_interval": CHECK_SYNC_INTERVAL})
     expect(notify(t, phone) == 200, "check-sync from the registrar must be answered 200")
     phone.wait("provision", "LastResult", "success")
-    expect(notify(t, phone) == 200, "a repeated check-sync is answered 200 too")
-    # ours goes after anything sipd asked for (which it did before answering 200)
+    http.route("y000000000000.cfg", Answer(cfg_text({"account.1.label": "Changed"})))
+    for _ in range(3):
+        expect(notify(t, phone) == 200, "a repeated check-sync is answered 200 too")
+    expect(len(asked_times(phone)) == 1, "the repeated ones must wait for the interval to end")
+    wait_until(lambda: len(asked_times(phone)) >= 2, CHECK_SYNC_INTERVAL + 30,
+               "sipd to ask again when the interval is over")
+    phone.wait("account/1", "Label", "Changed")
+    times = asked_times(phone)
+    gap = (times[1] - times[0]) % 86400
+    t.tap._diag(f"asked at +0 and +{gap:.1f} s (interval {CHECK_SYNC_INTERVAL} s)")
+    expect(gap >= CHECK_SYNC_INTERVAL - 0.5, f"asked again after {gap:.1f} s, inside the {CHECK_SYNC_INTERVAL} s")
+    # ours goes after anything sipd asked for; three NOTIFYs made one run, not three
     phone.ctl_ok("provision", "--wait")
-    with open(phone.log_path, errors="replace") as log:
-        asked = log.read().count("Provisioning asked for: check-sync")
-    expect(asked == 1, f"sipd must ask provd once, not {asked} times")
+    expect(len(asked_times(phone)) == 2, f"sipd must ask provd twice, not {len(asked_times(phone))} times")
 
 
 class ProvisionWatch(Resource):
@@ -218,7 +240,9 @@ def _(t):
     # the administrator changes the common file after a run downloaded it, and the
     # registrar says so while that run is still going: one more run, with the new file
     common = "y000000000000.cfg"
-    phone, http = registered_phone(t, {"deskphone.provision.stall_seconds": 120})
+    # sipd's check-sync interval an hour: the NOTIFYs it holds back are not asked for during this test
+    phone, http = registered_phone(t, {"deskphone.provision.stall_seconds": 120,
+                                       "deskphone.sip.check_sync_interval": 3600})
     hold = Hold()
     http.route(common, Answer(cfg_text({"account.1.label": "Before"}), hold=hold))
     w = t.add(ProvisionWatch(phone))
@@ -228,7 +252,7 @@ def _(t):
     # provd remembered it (sipd relayed it before answering 200)
     wait_until(lambda: "check-sync during a run: provisioning again when it ends" in session_log(phone), 30,
                "provd to queue the check-sync")
-    # more of them during the same run: sipd folds the NOTIFYs (its 30 s limit), and
+    # more of them during the same run: sipd holds the NOTIFYs back (its interval), and
     # check-syncs that reach provd are folded there
     for _ in range(2):
         expect(notify(t, phone) == 200, "a repeated check-sync is answered 200")

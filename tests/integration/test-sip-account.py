@@ -113,15 +113,21 @@ def _(t):
     kam = t.kamailio(users=USERS)
     phone = sip_phone(t, kam.account_cfg(1, "alice"))
     phone.wait("account/1", "State", "registered")
-    before = registers(kam, "alice")
+    before, saved = registers(kam, "alice"), saves(kam, "alice")
     rc, out, err = phone.busctl("call", SIP1, "/org/deskphone/Sip1/account/1", "org.deskphone.Sip1.Account",
                                 "Register")
     expect(rc == 0, f"Register(): {err}")
     phone.wait("account/1", "State", "registered")
     deadline = time.monotonic() + 5
-    while registers(kam, "alice") == before and time.monotonic() < deadline:
+    while saves(kam, "alice") == saved and time.monotonic() < deadline:
         time.sleep(0.05)  # Kamailio's log, not the phone's state
     expect(registers(kam, "alice") > before, "Register() sent nothing")
+    expect(saves(kam, "alice") > saved, "Register()'s REGISTER was not saved")
+    # the refresh carries our Contact and Expires, as the first REGISTER did (not nua's own)
+    last = [line for _, line in register_log(kam, "alice") if "REGISTER: saved" in line][-1]
+    expect(re.search(r"-> .*sip:alice@", last) and re.search(r"\(expires \d+\)", last),
+           f"Register() sent another Contact or no Expires: {last}")
+    expect(len(kam.contacts("alice")) == 1, f"bindings after Register(): {kam.contacts('alice')}")
 
 
 @tap.case("/sip/account/only-changed-reregister")

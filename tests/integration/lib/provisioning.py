@@ -144,10 +144,29 @@ class Lighttpd(Resource):
             if "mod_openssl" in check.stderr + check.stdout:
                 raise Skip("lighttpd has no TLS module (apt-get install lighttpd-mod-openssl)")
             raise TestFailure(f"lighttpd rejects {self.cfg_path}:\n{check.stdout}{check.stderr}")
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([self.binary, "-D", "-f", self.cfg_path], stdout=log, stderr=log,
-                                         stdin=subprocess.DEVNULL)
-        wait_until(lambda: port_in_use(self.port, tcp=True), START_TIMEOUT, f"{self.name} to listen", proc=self.proc)
+        # The port was free when free_port() chose it, but an outgoing connection (of
+        # any test) may take it as its ephemeral port before lighttpd binds: then
+        # another port, a few times.
+        for attempt in range(4):
+            with open(self.log_path, "ab") as log:
+                self.proc = subprocess.Popen([self.binary, "-D", "-f", self.cfg_path], stdout=log, stderr=log,
+                                             stdin=subprocess.DEVNULL)
+            try:
+                wait_until(lambda: port_in_use(self.port, tcp=True), START_TIMEOUT, f"{self.name} to listen",
+                           proc=self.proc)
+                return self
+            except TestFailure:
+                self.proc.wait(5)
+                taken = False
+                for path in (self.error_log, self.log_path):  # where lighttpd says it depends on when
+                    if os.path.exists(path):
+                        with open(path, errors="replace") as f:
+                            taken = taken or "Address already in use" in f.read()
+                if not taken or attempt == 3:
+                    raise
+            self.port = free_port()
+            with open(self.cfg_path, "w") as f:
+                f.write(self.config())
         return self
 
     def put(self, name, data):
