@@ -129,18 +129,22 @@ def free_port():
     raise RuntimeError("no free port on 127.0.0.1")
 
 
-def free_port_pair():
-    """An even UDP port P with P+1 also free (RTP and RTCP, or SIPp media)."""
-    for _ in range(200):
+def free_port_pair(count=2):
+    """An even UDP port P with P+1 .. P+count-1 also free (RTP and RTCP; SIPp's
+    media takes 4: audio and video, each with RTCP)."""
+    for _ in range(400):
         port = free_port()
-        if port % 2 == 0 and port < 65534 and port + 1 not in _handed_out:
-            try:
-                _bind(socket.SOCK_DGRAM, port + 1).close()
-            except OSError:
-                continue
-            _handed_out.add(port + 1)
-            return port
-    raise RuntimeError("no free port pair on 127.0.0.1")
+        rest = range(port + 1, port + count)
+        if port % 2 != 0 or port + count > 65536 or any(p in _handed_out for p in rest):
+            continue
+        try:
+            for p in rest:
+                _bind(socket.SOCK_DGRAM, p).close()
+        except OSError:
+            continue
+        _handed_out.update(rest)
+        return port
+    raise RuntimeError(f"no {count} free ports in a row on 127.0.0.1")
 
 
 def port_in_use(port, tcp=False):
@@ -723,7 +727,7 @@ class Sipp(Resource):
         self.dir = workdir
         os.makedirs(self.dir, exist_ok=True)
         self.port = port or free_port()
-        self.media_port = free_port_pair()
+        self.media_port = free_port_pair(4)  # audio RTP/RTCP, then video RTP/RTCP
         self.transport = transport
         self.timeout = timeout
         self.error_log = os.path.join(self.dir, "errors.log")
@@ -749,13 +753,32 @@ class Sipp(Resource):
         """Where a UAS scenario is called."""
         return f"sip:service@{LOOPBACK}:{self.port}" + (";transport=tcp" if self.transport == "tcp" else "")
 
+    def _media_taken(self):
+        """Did SIPp exit because one of its media ports was taken (by an outgoing
+        connection's ephemeral port, say) between free_port_pair() and its bind?"""
+        try:
+            with open(self.error_log, errors="replace") as f:
+                return "RTP socket" in f.read() and self.proc.returncode not in (None, 0, 1)
+        except OSError:
+            return False
+
     def start(self):
-        with open(self.stdout_log, "ab") as out:
-            self.proc = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         cwd=self.dir)
-        # a UAS must listen before anyone calls it
-        wait_until(lambda: port_in_use(self.port, tcp=self.transport == "tcp"), 10,
-                   f"{self.name} to listen on {self.port}", proc=self.proc)
+        for attempt in range(3):
+            with open(self.stdout_log, "ab") as out:
+                self.proc = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL, cwd=self.dir)
+            try:
+                # a UAS must listen before anyone calls it
+                wait_until(lambda: port_in_use(self.port, tcp=self.transport == "tcp"), 10,
+                           f"{self.name} to listen on {self.port}", proc=self.proc)
+                return self
+            except TestFailure:
+                if attempt == 2 or not self._media_taken():
+                    raise
+            # nothing was sent: the same scenario on other media ports
+            self.media_port = free_port_pair(4)
+            self.args[self.args.index("-mp") + 1] = str(self.media_port)
+            os.replace(self.error_log, self.error_log + f".{attempt}")
         return self
 
     def wait(self, timeout=None):
@@ -909,6 +932,9 @@ class Tap:
         elif failure:
             print(f"not ok {number} - {name}")
             self._diag(failure)
+            # meson prints a failed test's stderr (CI shows no more): the case and why, in short
+            print(f"not ok {number} - {name}: {failure.strip().splitlines()[-1][:2000]}", file=sys.stderr)
+            sys.stderr.flush()
             for e in errors:
                 self._diag(e)
             self._show_logs(scope)
