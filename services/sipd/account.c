@@ -20,8 +20,10 @@
  * account "registered" for up to nat.udp_update_time + 32 s. No answer in
  * time fails the registration like any other failure (retry, failover).
  */
+#include <arpa/inet.h>
 #include "log.h"
 #include "sipd.h"
+#include "tcp-close.h"
 #include "tls-gnutls.h"
 #include "uri.h"
 #include "util.h"
@@ -428,16 +430,36 @@ static void next_hop(const Account *a, const char **ret_host, unsigned *ret_port
 }
 
 /* The server did not answer a keep-alive: close its connection, or the retry
- * would queue behind it until timer F (32 s). Over TCP sofia's connections are
- * out of our reach (this nua does not give its nta agent): the retry waits. */
+ * would queue behind it until timer F (32 s). TLS connections are our own
+ * layer's; TCP ones are ended with shutdown() (tcp-close.c), found by the
+ * server's numeric address: as configured, else where its last 2xx came from. */
 static void close_dead_connection(const Account *a) {
         const char *host;
-        unsigned port;
+        unsigned port, n = 0;
 
-        if (account_transport(a) != SIP_TRANSPORT_TLS)
-                return;
         next_hop(a, &host, &port);
-        unsigned n = sip_tls_close_connections_to(host, port <= UINT16_MAX ? (uint16_t) port : 0);
+        switch (account_transport(a)) {
+        case SIP_TRANSPORT_TLS:
+                n = sip_tls_close_connections_to(host, port <= UINT16_MAX ? (uint16_t) port : 0);
+                break;
+        case SIP_TRANSPORT_TCP: {
+                const char *address = host;
+                struct in6_addr scratch;
+                if (inet_pton(AF_INET, host, &scratch) != 1 && inet_pton(AF_INET6, host, &scratch) != 1)
+                        address = a->reg ? sip_registration_server_address(a->reg) : NULL;
+                /* 0: the default port, never "any" (TLS connections to the same host stay) */
+                uint16_t p = port > 0 && port <= UINT16_MAX ? (uint16_t) port : 5060;
+                int r = address && *address ? sip_tcp_shutdown_connections_to(address, p, &n) : -EINVAL;
+                if (r < 0) {
+                        log_info("Account %u: cannot find the connection to %s:%u to close it", a->index, host, port);
+                        return;
+                }
+                break;
+        }
+        case SIP_TRANSPORT_UDP:
+        case _SIP_TRANSPORT_MAX:
+                return;
+        }
         log_info("Account %u: %u connection(s) to %s:%u closed", a->index, n, host, port);
 }
 

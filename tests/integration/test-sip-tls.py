@@ -333,9 +333,10 @@ def silent_server_case(transport):
         silent, with the reason; once the server answers again, the account
         registers again by itself. Over TLS it is on whenever
         nat.udp_update_enable is not 0; over TCP with 2 (OPTIONS).
-        Over TLS the dead connection is closed when the keep-alive fails (its
-        socket is gone while the server is still stopped), so the retry opens
-        a new one at once rather than queue behind it until timer F (32 s)."""
+        The dead connection is closed when the keep-alive fails (its socket is
+        gone while the server is still stopped; over TCP sipd ends sofia's
+        socket with shutdown()), so the retry opens a new one at once rather
+        than queue behind it until timer F (32 s)."""
         interval = 15
         if transport == "tls":
             kam = tls_kamailio(t, pki.good)
@@ -361,10 +362,9 @@ def silent_server_case(transport):
         try:
             phone.wait("account/1", "State", "failed", timeout=interval + 10 + 10)
             elapsed = time.monotonic() - start
-            if transport == "tls":
-                # closed before the account failed: gone at once, the server still stopped
-                expect(not old & sipd_connections(phone, server_port),
-                       f"the dead connection (local port {sorted(old)}) is still open")
+            # closed before the account failed: gone at once, the server still stopped
+            expect(not old & sipd_connections(phone, server_port),
+                   f"the dead connection (local port {sorted(old)}) is still open")
         finally:
             stop_kamailio(kam, signal.SIGCONT)
         error = phone.properties("account/1")["LastError"]
@@ -375,13 +375,12 @@ def silent_server_case(transport):
         back = time.monotonic() - resumed
         expect(any("did not answer a keep-alive" in line for line in sipd_log(phone)),
                "sipd did not log the unanswered keep-alive")
-        if transport == "tls":
-            expect(any(f"1 connection(s) to {LOOPBACK}:{server_port} closed" in line for line in sipd_log(phone)),
-                   "sipd did not close the dead connection")
-            new = sipd_connections(phone, server_port)
-            expect(new and not new & old, f"registered again on {sorted(new)}, the old connection was {sorted(old)}")
-            # the retry (reg_fail_retry_interval = 1 s) on a new connection, not timer F (32 s) on the old one
-            expect(back < 5, f"registered again {back:.1f} s after SIGCONT")
+        expect(any(f"1 connection(s) to {LOOPBACK}:{server_port} closed" in line for line in sipd_log(phone)),
+               "sipd did not close the dead connection")
+        new = sipd_connections(phone, server_port)
+        expect(new and not new & old, f"registered again on {sorted(new)}, the old connection was {sorted(old)}")
+        # the retry (reg_fail_retry_interval = 1 s) on a new connection, not timer F (32 s) on the old one
+        expect(back < 5, f"registered again {back:.1f} s after SIGCONT")
         t.tap._diag(f"{transport}: silent server noticed {elapsed:.1f} s after SIGSTOP (keep-alive every "
                     f"{interval} s, answer within 10 s); registered again {back:.1f} s after SIGCONT")
     return run
