@@ -241,12 +241,8 @@ const BusInterface provd_certificates_interface = {
         .signals = certificates_signals,
 };
 
-int certstore_bus_register(Provd *p, const char *state_dir) {
-        int r = certstore_open(state_dir, &p->certs);
-        if (r < 0)
-                return r;
-        (void) certstore_recover(p->certs, store_generation(p->store));
-        r = bus_track_name(p->bus, SIP1_NAME);
+int certstore_bus_register(Provd *p) {
+        int r = bus_track_name(p->bus, SIP1_NAME);
         if (r < 0)
                 return r;
         return bus_add_object(p->bus, PROVD_CERTIFICATES_PATH, &provd_certificates_interface, p);

@@ -107,11 +107,37 @@ static int switch_current(CertStore *s, uint64_t gen) {
         return fsync_path(s->root);
 }
 
+/* A generation that is not to become the store: its "prepared" goes first, durably,
+ * so that after a power cut a half-removed one can never be taken for a good one. */
+static int drop_dir(const char *dir) {
+        _cleanup_(freep) char *prepared = strjoin(dir, "/" PREPARED, NULL);
+
+        if (!prepared)
+                return -ENOMEM;
+        if (unlink(prepared) >= 0)
+                (void) fsync_path(dir);
+        return rm_rf(dir);
+}
+
 static int remove_gen(CertStore *s, uint64_t gen) {
         _cleanup_(paths_done) CertPaths p = {};
 
         int r = paths_set(s, gen, &p);
-        return r < 0 ? r : rm_rf(p.dir);
+        return r < 0 ? r : drop_dir(p.dir);
+}
+
+/* write_file_atomic()'s temporary files: "<name>.tmp-<pid>" */
+static bool is_temporary(const char *name) {
+        const char *t = strstr(name, ".tmp-");
+
+        for (const char *next; t && (next = strstr(t + 1, ".tmp-")); t = next)
+                ;
+        if (!t || !t[5])
+                return false;
+        for (const char *p = t + 5; *p; p++)
+                if (*p < '0' || *p > '9')
+                        return false;
+        return true;
 }
 
 /* Hard links in to of the regular files in from (not our temporary files). */
@@ -123,7 +149,7 @@ static int link_files(const char *from, const char *to) {
                 return errno == ENOENT ? 0 : -errno;
         while ((de = readdir(d))) {
                 struct stat st;
-                if (de->d_name[0] == '.' || strstr(de->d_name, ".tmp") || streq(de->d_name, PREPARED) ||
+                if (de->d_name[0] == '.' || is_temporary(de->d_name) || streq(de->d_name, PREPARED) ||
                     fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
                         continue;
                 _cleanup_(freep) char *a = strjoin(from, "/", de->d_name, NULL), *b = strjoin(to, "/", de->d_name, NULL);
@@ -136,6 +162,8 @@ static int link_files(const char *from, const char *to) {
 }
 
 int certstore_begin(CertStore *s) {
+        if (s->stuck)
+                return -EIO;
         if (s->working > 0)
                 return -EBUSY;
         uint64_t next = s->gen + 1;
@@ -194,14 +222,37 @@ static void unprepare(CertStore *s) {
                 (void) fsync_path(s->cur.dir);
 }
 
+/* Back to the current generation in memory; what is on disk stays. */
+static void forget_working(CertStore *s) {
+        paths_done(&s->work);
+        s->working = 0;
+        s->prepared = false;
+        s->at = &s->cur;
+}
+
 int certstore_commit(CertStore *s) {
         if (s->working == 0)
                 return -ENOENT;
         int r = s->prepared ? 0 : make_durable(s);
-        if (r >= 0)
-                r = switch_current(s, s->working);
-        if (r < 0)
-                return log_error_errno(r, "Cannot make the new certificates in %s current: %m", s->work.dir);
+        if (r < 0) {
+                log_error_errno(r, "Cannot write the new certificates to %s: %m", s->work.dir);
+                certstore_abort(s);
+                return r;
+        }
+        r = switch_current(s, s->working);
+        if (r < 0) {
+                /* Prepared, it stays on disk for the next start, which makes it current if
+                 * its configuration was applied. Until then the store is the one before,
+                 * and takes no changes: they would be lost or mixed. */
+                log_error_errno(r, "Cannot make the new certificates in %s current, certificate changes are "
+                                "refused until provd starts again: %m", s->work.dir);
+                s->stuck = s->prepared;
+                if (!s->prepared)
+                        certstore_abort(s);
+                else
+                        forget_working(s);
+                return r;
+        }
         uint64_t old = s->gen;
         CertPaths swap = s->cur;
         s->cur = s->work;
@@ -220,12 +271,10 @@ int certstore_commit(CertStore *s) {
 void certstore_abort(CertStore *s) {
         if (s->working == 0)
                 return;
-        int r = rm_rf(s->work.dir);
+        int r = drop_dir(s->work.dir);
         if (r < 0)
                 log_warning_errno(r, "Cannot remove the unfinished certificate change in %s: %m", s->work.dir);
-        paths_done(&s->work);
-        s->working = 0;
-        s->at = &s->cur;
+        forget_working(s);
 }
 
 /* The prepared generation's configuration generation; -ENOENT if it was never prepared. */
@@ -267,16 +316,18 @@ int certstore_recover(CertStore *s, uint64_t config_generation) {
         if (forward > 0 && paths_set(s, forward, &s->work) >= 0) {
                 s->working = forward;
                 s->prepared = true;
-                if (certstore_commit(s) >= 0)
+                if (certstore_commit(s) >= 0) {
                         log_notice("Finished the certificate changes of a provisioning run that was interrupted");
-                else
-                        certstore_abort(s);
-        } else
+                        forward = 0;
+                } /* else kept for the next start, and the store takes no changes */
+        } else {
+                forward = 0;
                 unprepare(s);
+        }
         /* anything else is what an interrupted change left */
         rewinddir(d);
         while ((de = readdir(d)))
-                if (parse_gen(de->d_name, &gen) && gen != s->gen) {
+                if (parse_gen(de->d_name, &gen) && gen != s->gen && gen != forward) {
                         if (read_prepared(s, gen, &before) >= 0)
                                 log_notice("Dropping the certificate changes of a provisioning run that was "
                                            "interrupted before its configuration was applied");
@@ -328,6 +379,37 @@ static int migrate(CertStore *s) {
         return r;
 }
 
+/* "current" is not a link to a generation (damaged, or made by hand): the newest
+ * generation that was not left prepared becomes the store again, else none is
+ * (-ENOENT: a new one is made). Better than a configuration service that will
+ * not start. */
+static int repair_current(CertStore *s) {
+        _cleanup_(freep) char *link = strjoin(s->root, "/current", NULL),
+                              *aside = strjoin(s->root, "/current.damaged", NULL);
+        _cleanup_(closedirp) DIR *d = opendir(s->root);
+        uint64_t best = 0, gen, before;
+        struct dirent *de;
+
+        if (!link || !aside)
+                return -ENOMEM;
+        if (!d)
+                return -errno;
+        log_warning("%s is not a link to a certificate generation, repairing it", link);
+        (void) rm_rf(aside);
+        if (rename(link, aside) < 0 && errno != ENOENT)
+                return -errno;
+        while ((de = readdir(d)))
+                if (parse_gen(de->d_name, &gen) && read_prepared(s, gen, &before) == -ENOENT)
+                        best = MAX(best, gen);
+        if (best == 0)
+                return -ENOENT;
+        int r = switch_current(s, best);
+        if (r < 0)
+                return r;
+        s->gen = best;
+        return paths_set(s, best, &s->cur);
+}
+
 int certstore_gen_open(CertStore *s, const char *state_dir) {
         s->root = strjoin(state_dir, "/certs", NULL);
         if (!s->root)
@@ -336,6 +418,8 @@ int certstore_gen_open(CertStore *s, const char *state_dir) {
         int r = private_dir(s->root);
         if (r >= 0)
                 r = read_current(s, &s->gen);
+        if (r == -EINVAL || r == -EBADMSG)
+                r = repair_current(s);
         if (r == -ENOENT)
                 r = migrate(s);
         else if (r >= 0)

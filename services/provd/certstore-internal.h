@@ -21,6 +21,7 @@ struct CertStore {
         uint64_t gen;           /* the generation <root>/current names */
         uint64_t working;       /* the generation being changed (certstore_begin()), 0 when none */
         bool prepared;          /* certstore_prepare() was called on it */
+        bool stuck;             /* a commit failed: changes refused until the next start recovers */
         CertPaths cur, work;
         CertPaths *at;          /* where reads and changes go: &work between begin and commit, else &cur */
 };

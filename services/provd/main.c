@@ -59,9 +59,19 @@ static int run(const DaemonArgs *args) {
         const char *state_dir = args->state_dir ?: getenv("STATE_DIRECTORY") ?: "/var/lib/deskphone/provd";
         Provd p = {};
 
-        int r = provd_open_store(&p, state_dir, args->config);
+        /* the certificates first: their recovery needs the configuration's generation as
+         * the last provd left it, before opening the store may write a new one */
+        uint64_t generation = 0;
+        int r = store_read_generation(state_dir, &generation);
+        if (r < 0)
+                log_warning_errno(r, "Cannot read the configuration's generation in %s: %m", state_dir);
+        r = certstore_open(state_dir, &p.certs);
         if (r < 0)
                 return r;
+        (void) certstore_recover(p.certs, generation);
+        r = provd_open_store(&p, state_dir, args->config);
+        if (r < 0)
+                goto finish;
         r = daemon_event_new(NULL, NULL, &p.event);
         if (r < 0)
                 goto finish;
@@ -75,7 +85,7 @@ static int run(const DaemonArgs *args) {
         /* Provision1 first: deskphone-session counts provd as ready once it owns Config1 */
         r = provision_bus_register(&p);
         if (r >= 0)
-                r = certstore_bus_register(&p, state_dir);
+                r = certstore_bus_register(&p);
         if (r >= 0)
                 r = provd_bus_register(&p);
         if (r < 0) {

@@ -26,9 +26,9 @@ int provd_bus_register(Provd *p);
 void provd_bus_changed(Provd *p, char **keys);
 extern const BusInterface provd_config_interface;
 extern const BusInterface provd_provision_interface;
-/* org.deskphone.Certificates1 (certstore-bus.c): opens the store in state_dir, adds the object. */
+/* org.deskphone.Certificates1 (certstore-bus.c): adds the object for p->certs. */
 extern const BusInterface provd_certificates_interface;
-int certstore_bus_register(Provd *p, const char *state_dir);
+int certstore_bus_register(Provd *p);
 /* Send CertificatesChanged (after provisioning changed the store). */
 void certstore_bus_changed(Provd *p);
 /* Run handler for root, provd's user, the group "deskphone" and the UI service, now or

@@ -183,9 +183,9 @@ int store_persist(Store *s, const LayerView view, const Layer *previous, uint64_
 /* ---- Loading at open ---- */
 
 /* The n of "current" -> "gen-<n>"; -ENOENT when there is no current generation. */
-static int read_current(Store *s, uint64_t *ret) {
+static int read_current_in(const char *dir, uint64_t *ret) {
         char target[64];
-        _cleanup_(freep) char *cur = strjoin(s->dir, "/current", NULL);
+        _cleanup_(freep) char *cur = strjoin(dir, "/current", NULL);
         if (!cur)
                 return -ENOMEM;
 
@@ -196,6 +196,25 @@ static int read_current(Store *s, uint64_t *ret) {
         const char *n = startswith(target, "gen-");
         if (!n || safe_atou64(n, ret) < 0)
                 return -EBADMSG;
+        return 0;
+}
+
+static int read_current(Store *s, uint64_t *ret) {
+        return read_current_in(s->dir, ret);
+}
+
+int store_read_generation(const char *state_dir, uint64_t *ret) {
+        _cleanup_(freep) char *dir = strjoin(state_dir, "/config", NULL);
+        uint64_t gen;
+
+        if (!dir)
+                return -ENOMEM;
+        int r = read_current_in(dir, &gen);
+        if (r == -ENOENT)
+                gen = 0;
+        else if (r < 0)
+                return r;
+        *ret = gen;
         return 0;
 }
 

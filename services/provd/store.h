@@ -36,6 +36,11 @@ typedef enum StoreLayer {
 
 typedef struct Store Store;
 
+/* The generation on disk as the last process left it, before store_open() may
+ * write a new one (a changed site file, a stale effective.cfg): 0 when there is
+ * none yet. For the certificate store's recovery (certstore_recover()). */
+int store_read_generation(const char *state_dir, uint64_t *ret);
+
 /* Open (creating if needed) the store in state_dir. If site_path is not NULL,
  * that file is parsed and validated; when good it becomes the site layer
  * (persisted if it differs), when bad the error is returned in *error AND

@@ -154,9 +154,20 @@ static int on_check_sync_later(sd_event_source *s, uint64_t usec, void *userdata
 
         if (m->check_sync_pending) { /* provd has not answered the last one yet: in a second */
                 int r = sd_event_source_set_time_relative(s, 1000000);
-                return r < 0 ? r : sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                if (r >= 0)
+                        return 0;
+                log_warning_errno(r, "check-sync: cannot wait for provd's answer, dropping the later one: %m");
         }
         m->check_sync_later = sd_event_source_disable_unref(m->check_sync_later);
+        if (m->check_sync_pending)
+                return 0;
+        /* the configuration may have changed meanwhile */
+        if (!m->have_settings || m->settings.notify_reboot == 2) {
+                log_info("check-sync: turned off meanwhile, not asking provd again");
+                return 0;
+        }
         log_info("check-sync: asking provd again for the NOTIFY that came within %u s of the last",
                  m->settings.check_sync_interval);
         int r = start_provisioning(m);

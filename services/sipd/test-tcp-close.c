@@ -41,6 +41,13 @@ int main(void) {
         int sa = accept(la, NULL, NULL), sb = accept(lb, NULL, NULL);
         int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         check(la >= 0 && lb >= 0 && ca >= 0 && cb >= 0 && sa >= 0 && sb >= 0 && u >= 0);
+        /* a connection the peer opened to a port we listen on is not ended: sa's peer is
+         * ca's own port, but sa's local port is port_a, where we listen */
+        struct sockaddr_in ca_local;
+        socklen_t len = sizeof(ca_local);
+        check(getsockname(ca, (struct sockaddr *) &ca_local, &len) == 0);
+        check(sip_tcp_shutdown_connections_to("127.0.0.1", ntohs(ca_local.sin_port), &n) == 0 && n == 0,
+              "an accepted connection was ended: %u", n);
         check(sip_tcp_shutdown_connections_to("127.0.0.1", port_a, &n) == 0);
         /* ours to port_a; the accepted end's peer is our ephemeral port, not port_a */
         check(n == 1, "%u closed", n);

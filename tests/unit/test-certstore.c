@@ -427,6 +427,56 @@ static void test_generations(void) {
         pem_done(&d);
 }
 
+/* What a review found: a CA named like a temporary file, a commit that fails, a
+ * "current" that is no link. */
+static void test_repairs(void) {
+        char state[] = "/tmp/test-certstore-fix-XXXXXX";
+        Pem a = make_cert("fix CA", 700), b = make_cert("other CA", 701);
+        CertStore *s = NULL;
+
+        if (!mkdtemp(state))
+                return;
+        _cleanup_(freep) char *tmp = strjoin(state, "/certs/current.tmp", NULL),
+                              *blocker = strjoin(state, "/certs/current.tmp/x", NULL),
+                              *current = strjoin(state, "/certs/current", NULL);
+
+        tap_begin("/certstore/generation/tmp-in-a-name");
+        check(certstore_open(state, &s) == 0);
+        check(certstore_install_ca(s, "corp.tmp-root", a.cert, a.cert_size, NULL, NULL, 0) == 0);
+        check(certstore_install_ca(s, "other", b.cert, b.cert_size, NULL, NULL, 0) == 0);
+        check(n_cas(s) == 2, "%zu CAs: the one named like a temporary file survives the next change", n_cas(s));
+        tap_end();
+
+        tap_begin("/certstore/generation/commit-fails");
+        /* "current.tmp" a directory with something in it: the new link cannot be made */
+        check(mkdir_p(tmp, 0700) == 0 && write_file_atomic(blocker, "x", 1, 0600) == 0);
+        check(certstore_begin(s) == 0);
+        check(certstore_remove_ca(s, "other") == 0);
+        check(certstore_prepare(s, 3) == 0);
+        check(certstore_commit(s) < 0, "the commit fails");
+        check(n_cas(s) == 2, "the store is the one before");
+        check(certstore_install_ca(s, "more", b.cert, b.cert_size, NULL, NULL, 0) == -EIO, "and takes no changes");
+        certstore_free(s);
+        (void) rm_rf(tmp);
+        s = NULL;
+        check(certstore_open(state, &s) == 0 && certstore_recover(s, 4) == 0);
+        check(n_cas(s) == 1, "the next start finishes it: %zu CAs", n_cas(s));
+        check(certstore_install_ca(s, "more", b.cert, b.cert_size, NULL, NULL, 0) == 0, "and takes changes again");
+        certstore_free(s);
+        tap_end();
+
+        tap_begin("/certstore/generation/damaged-current");
+        check(unlink(current) == 0 && write_file_atomic(current, "junk", 4, 0600) == 0);
+        s = NULL;
+        check(certstore_open(state, &s) == 0, "opens");
+        check(n_cas(s) == 2, "with the generation there was: %zu CAs", n_cas(s));
+        certstore_free(s);
+        tap_end();
+        (void) rm_rf(state);
+        pem_done(&a);
+        pem_done(&b);
+}
+
 int main(void) {
         _cleanup_(certstore_freep) CertStore *s = NULL;
 
@@ -444,6 +494,7 @@ int main(void) {
         }
         test_check();
         test_generations();
+        test_repairs();
         (void) rm_rf(dir);
         return tap_finish();
 }
