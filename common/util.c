@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <libgen.h>
 #include <stdarg.h>
@@ -338,4 +339,50 @@ uint64_t now_usec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+int generation_link_read(const char *dir, uint64_t *ret) {
+        _cleanup_(freep) char *link = strjoin(dir, "/current", NULL);
+        char target[64];
+
+        if (!link)
+                return -ENOMEM;
+        ssize_t k = readlink(link, target, sizeof(target) - 1);
+        if (k < 0)
+                return negative_errno();
+        target[k] = '\0';
+        const char *n = startswith(target, "gen-");
+        if (!n || safe_atou64(n, ret) < 0)
+                return -EBADMSG;
+        return 0;
+}
+
+int generation_link_set(const char *dir, uint64_t gen) {
+        _cleanup_(freep) char *tmp = strjoin(dir, "/current.tmp", NULL), *link = strjoin(dir, "/current", NULL);
+        char target[32];
+
+        if (!tmp || !link)
+                return -ENOMEM;
+        snprintf(target, sizeof(target), "gen-%" PRIu64, gen);
+        if (unlink(tmp) < 0 && errno != ENOENT && errno != EISDIR)
+                return negative_errno();
+        if (symlink(target, tmp) < 0)
+                return negative_errno();
+        if (rename(tmp, link) < 0) {
+                int r = negative_errno();
+                (void) unlink(tmp);
+                return r;
+        }
+        return 0;
+}
+
+int reason_set(char *reason, size_t size, int error, const char *format, ...) {
+        va_list ap;
+
+        if (reason && size > 0) {
+                va_start(ap, format);
+                vsnprintf(reason, size, format, ap);
+                va_end(ap);
+        }
+        return error;
 }

@@ -16,6 +16,17 @@ int fsync_path(const char *path);
 int mkdir_p(const char *path, mode_t mode);
 int rm_rf(const char *path);
 
+/* dir/current, a symbolic link to "gen-<n>": the generation of a store kept in
+ * generations (provd's configuration and certificate stores). -ENOENT when there
+ * is none, -EINVAL when current is no link, -EBADMSG when it names something else. */
+int generation_link_read(const char *dir, uint64_t *ret);
+/* Points dir/current at gen-<n> at once: a new link renamed over it. Not synced. */
+int generation_link_set(const char *dir, uint64_t gen);
+
+/* Writes the formatted reason into reason (may be NULL) and returns error: for
+ * functions that say, for the user, what is wrong with their input. */
+int reason_set(char *reason, size_t size, int error, const char *format, ...) _printf_(4, 5);
+
 /* Strings. */
 char *strjoin(const char *first, ...) _sentinel_;
 int strv_extend(char ***l, const char *s);        /* appends a copy */

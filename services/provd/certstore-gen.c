@@ -81,30 +81,9 @@ static bool parse_gen(const char *name, uint64_t *ret) {
         return true;
 }
 
-static int read_current(CertStore *s, uint64_t *ret) {
-        _cleanup_(freep) char *link = strjoin(s->root, "/current", NULL);
-        char target[64];
-
-        if (!link)
-                return -ENOMEM;
-        ssize_t n = readlink(link, target, sizeof(target) - 1);
-        if (n < 0)
-                return -errno;
-        target[n] = '\0';
-        return parse_gen(target, ret) ? 0 : -EBADMSG;
-}
-
 static int switch_current(CertStore *s, uint64_t gen) {
-        _cleanup_(freep) char *tmp = strjoin(s->root, "/current.tmp", NULL), *link = strjoin(s->root, "/current", NULL);
-        char target[32];
-
-        if (!tmp || !link)
-                return -ENOMEM;
-        snprintf(target, sizeof(target), "gen-%" PRIu64, gen);
-        (void) unlink(tmp);
-        if (symlink(target, tmp) < 0 || rename(tmp, link) < 0)
-                return -errno;
-        return fsync_path(s->root);
+        int r = generation_link_set(s->root, gen);
+        return r < 0 ? r : fsync_path(s->root);
 }
 
 /* A generation that is not to become the store: its "prepared" goes first, durably,
@@ -417,7 +396,7 @@ int certstore_gen_open(CertStore *s, const char *state_dir) {
         s->at = &s->cur;
         int r = private_dir(s->root);
         if (r >= 0)
-                r = read_current(s, &s->gen);
+                r = generation_link_read(s->root, &s->gen);
         if (r == -EINVAL || r == -EBADMSG)
                 r = repair_current(s);
         if (r == -ENOENT)

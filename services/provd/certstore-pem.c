@@ -8,17 +8,6 @@
 #include "certstore-pem.h"
 #include "util.h"
 
-int certstore_reason(char *reason, size_t size, int error, const char *format, ...) {
-        va_list ap;
-
-        if (reason && size > 0) {
-                va_start(ap, format);
-                vsnprintf(reason, size, format, ap);
-                va_end(ap);
-        }
-        return error;
-}
-
 void certs_done(Certs *c) {
         for (unsigned i = 0; i < c->n; i++)
                 gnutls_x509_crt_deinit(c->crts[i]);
@@ -31,18 +20,18 @@ int certs_parse(const void *pem, size_t size, Certs *ret, char *reason, size_t r
         Certs c = {};
 
         if (size > CERTSTORE_PEM_MAX)
-                return certstore_reason(reason, reason_size, -E2BIG, "larger than %u bytes", CERTSTORE_PEM_MAX);
+                return reason_set(reason, reason_size, -E2BIG, "larger than %u bytes", CERTSTORE_PEM_MAX);
         if (size == 0 || !memmem(pem, size, "-----BEGIN ", 11))
-                return certstore_reason(reason, reason_size, -EINVAL, "not a PEM file");
+                return reason_set(reason, reason_size, -EINVAL, "not a PEM file");
         int r = gnutls_x509_crt_list_import2(&c.crts, &c.n, &d, GNUTLS_X509_FMT_PEM, 0);
         if (r < 0 || c.n == 0) {
                 certs_done(&c);
-                return certstore_reason(reason, reason_size, -EINVAL, "no X.509 certificate in it (%s)",
+                return reason_set(reason, reason_size, -EINVAL, "no X.509 certificate in it (%s)",
                                   r < 0 ? gnutls_strerror(r) : "none found");
         }
         if (c.n > CERTSTORE_CHAIN_MAX) {
                 certs_done(&c);
-                return certstore_reason(reason, reason_size, -E2BIG, "more than %u certificates", CERTSTORE_CHAIN_MAX);
+                return reason_set(reason, reason_size, -E2BIG, "more than %u certificates", CERTSTORE_CHAIN_MAX);
         }
         *ret = c;
         return 0;
@@ -90,13 +79,13 @@ int key_parse(const void *pem, size_t size, gnutls_x509_privkey_t *ret, char *re
         gnutls_x509_privkey_t k = NULL;
 
         if (size > CERTSTORE_PEM_MAX)
-                return certstore_reason(reason, reason_size, -E2BIG, "the key is larger than %u bytes", CERTSTORE_PEM_MAX);
+                return reason_set(reason, reason_size, -E2BIG, "the key is larger than %u bytes", CERTSTORE_PEM_MAX);
         if (gnutls_x509_privkey_init(&k) < 0)
                 return -ENOMEM;
         int r = gnutls_x509_privkey_import2(k, &d, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN);
         if (r < 0) {
                 key_done(&k);
-                return certstore_reason(reason, reason_size, -EINVAL, "not an unencrypted PEM private key (%s)",
+                return reason_set(reason, reason_size, -EINVAL, "not an unencrypted PEM private key (%s)",
                                   gnutls_strerror(r));
         }
         *ret = k;

@@ -19,9 +19,6 @@ typedef struct Certs {
         unsigned n;
 } Certs;
 
-/* Formats the reason, returns error. */
-int certstore_reason(char *reason, size_t size, int error, const char *format, ...) _printf_(4, 5);
-
 void certs_done(Certs *c);
 /* At least one and at most CERTSTORE_CHAIN_MAX certificates, PEM, at most CERTSTORE_PEM_MAX bytes. */
 int certs_parse(const void *pem, size_t size, Certs *ret, char *reason, size_t reason_size);

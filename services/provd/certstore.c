@@ -204,7 +204,7 @@ static int check_room(CertStore *s, const char *name, char *reason, size_t reaso
         if (r < 0)
                 return r;
         if (strv_length(names) >= CERTSTORE_CA_MAX && !strv_contains(names, name))
-                return certstore_reason(reason, reason_size, -ENOSPC, "%u custom CAs are installed already, the most "
+                return reason_set(reason, reason_size, -ENOSPC, "%u custom CAs are installed already, the most "
                                   "there may be", CERTSTORE_CA_MAX);
         return 0;
 }
@@ -218,7 +218,7 @@ static int ca_prepare(CertStore *s, const char *name, const void *pem, size_t si
         size_t stored_size;
 
         if (name && *name && !certstore_name_is_valid(name))
-                return certstore_reason(reason, reason_size, -EINVAL, "'%s' is not a name for a CA: letters, digits, "
+                return reason_set(reason, reason_size, -EINVAL, "'%s' is not a name for a CA: letters, digits, "
                                   "'.', '_' and '-', at most %u", name, CERTSTORE_NAME_MAX);
         int r = certs_parse(pem, size, &c, reason, reason_size);
         if (r < 0)
@@ -227,7 +227,7 @@ static int ca_prepare(CertStore *s, const char *name, const void *pem, size_t si
         r = certs_export(&c, &stored, &stored_size);
         certs_done(&c);
         if (r < 0)
-                return certstore_reason(reason, reason_size, r, "cannot write the certificates out again");
+                return reason_set(reason, reason_size, r, "cannot write the certificates out again");
         if (name && *name)
                 final = strdup(name);
         else
@@ -485,7 +485,7 @@ static int device_parse(const void *cert, size_t cert_size, const void *key, siz
         if (r >= 0)
                 r = key_parse(key, key_size, k, reason, reason_size);
         if (r >= 0 && !key_matches(c->crts[0], *k))
-                r = certstore_reason(reason, reason_size, -EINVAL, "the key does not belong to the certificate");
+                r = reason_set(reason, reason_size, -EINVAL, "the key does not belong to the certificate");
         return r;
 }
 
@@ -509,7 +509,7 @@ static int install_device(CertStore *s, const void *cert, size_t cert_size, cons
         if (r >= 0) {
                 r = write_device(s, &c, k);
                 if (r < 0)
-                        certstore_reason(reason, reason_size, r, "cannot write it: %s", strerror(-r));
+                        reason_set(reason, reason_size, r, "cannot write it: %s", strerror(-r));
         }
         certs_done(&c);
         key_done(&k);

@@ -126,17 +126,6 @@ int schema_foreach_key(SchemaKeyVisitor fn, void *userdata) {
 
 /* ---- Validation ---- */
 
-static int fail(char *reason, size_t size, int r, const char *format, ...) _printf_(4, 5);
-static int fail(char *reason, size_t size, int r, const char *format, ...) {
-        va_list ap;
-
-        if (reason && size > 0) {
-                va_start(ap, format);
-                vsnprintf(reason, size, format, ap);
-                va_end(ap);
-        }
-        return r;
-}
 
 /* How a reason quotes the value: 'value' (shortened, escaped), or only its length for secrets. */
 static const char *quote(const SchemaKey *k, const char *v, char *buf, size_t size) {
@@ -171,11 +160,11 @@ static int validate_string(const SchemaKey *k, const char *v, char *reason, size
         size_t len = strlen(v);
 
         if (!utf8_is_valid_n(v, len))
-                return fail(reason, size, -EINVAL, "must be valid UTF-8");
+                return reason_set(reason, size, -EINVAL, "must be valid UTF-8");
         if (has_control(v))
-                return fail(reason, size, -EINVAL, "must not contain control characters");
+                return reason_set(reason, size, -EINVAL, "must not contain control characters");
         if (k->max > 0 && len > (size_t) k->max)
-                return fail(reason, size, -ERANGE, "must be at most %ld bytes long, got %zu", k->max, len);
+                return reason_set(reason, size, -ERANGE, "must be at most %ld bytes long, got %zu", k->max, len);
         return 0;
 }
 
@@ -191,12 +180,12 @@ static int validate_int(const SchemaKey *k, char *v, char *reason, size_t size) 
         if (*end != '\0')
                 goto bad;
         if (errno == ERANGE || n < k->min || n > k->max)
-                return fail(reason, size, -ERANGE, "must be an integer in %ld..%ld, got %s", k->min, k->max,
+                return reason_set(reason, size, -ERANGE, "must be an integer in %ld..%ld, got %s", k->min, k->max,
                             quote(k, v, q, sizeof(q)));
         sprintf(v, "%lld", n); /* canonical form is never longer: no '+', no leading zeros */
         return 0;
 bad:
-        return fail(reason, size, -EINVAL, "must be an integer in %ld..%ld, got %s", k->min, k->max,
+        return reason_set(reason, size, -EINVAL, "must be an integer in %ld..%ld, got %s", k->min, k->max,
                     quote(k, v, q, sizeof(q)));
 }
 
@@ -234,7 +223,7 @@ static int validate_enum(const SchemaKey *k, const char *v, char *reason, size_t
         if (choice_matches(k->choices, v))
                 return 0;
         choices_to_text(k->choices, list, sizeof(list));
-        return fail(reason, size, -EINVAL, "must be one of %s, got %s", list, quote(k, v, q, sizeof(q)));
+        return reason_set(reason, size, -EINVAL, "must be one of %s, got %s", list, quote(k, v, q, sizeof(q)));
 }
 
 static bool is_ipv6(const char *s, size_t len) {
@@ -305,10 +294,10 @@ static int validate_host(const SchemaKey *k, char *v, char *reason, size_t size)
         if (host_is_valid(v, len))
                 return 0;
         if (strchr(v, ':') && !is_ipv6(v, len) && strchr(v, ':') == strrchr(v, ':'))
-                return fail(reason, size, -EINVAL,
+                return reason_set(reason, size, -EINVAL,
                             "must be a host name or an IP address without a port (the port has its own key), got %s",
                             quote(k, v, q, sizeof(q)));
-        return fail(reason, size, -EINVAL, "must be a host name or an IP address, got %s", quote(k, v, q, sizeof(q)));
+        return reason_set(reason, size, -EINVAL, "must be a host name or an IP address, got %s", quote(k, v, q, sizeof(q)));
 }
 
 static bool port_is_valid(const char *s, size_t len) {
@@ -361,17 +350,17 @@ static int validate_url(const SchemaKey *k, const char *v, char *reason, size_t 
                 if (strncasecmp(v, schemes[i], strlen(schemes[i])) == 0)
                         rest = v + strlen(schemes[i]);
         if (!rest)
-                return fail(reason, size, -EINVAL, "must be an http://, https://, ftp:// or tftp:// URL, got %s",
+                return reason_set(reason, size, -EINVAL, "must be an http://, https://, ftp:// or tftp:// URL, got %s",
                             quote(k, v, q, sizeof(q)));
         if (strlen(v) > URL_MAX_LEN)
-                return fail(reason, size, -ERANGE, "must be at most %d bytes long", URL_MAX_LEN);
+                return reason_set(reason, size, -ERANGE, "must be at most %d bytes long", URL_MAX_LEN);
         for (const char *c = v; *c; c++)
                 if ((unsigned char) *c <= 0x20 || (unsigned char) *c >= 0x7f)
-                        return fail(reason, size, -EINVAL,
+                        return reason_set(reason, size, -EINVAL,
                                     "must not contain spaces, control or non-ASCII characters (percent-encode them), got %s",
                                     quote(k, v, q, sizeof(q)));
         if (!authority_is_valid(rest, strcspn(rest, "/?#")))
-                return fail(reason, size, -EINVAL, "must name a valid host (and port) after the scheme, got %s",
+                return reason_set(reason, size, -EINVAL, "must name a valid host (and port) after the scheme, got %s",
                             quote(k, v, q, sizeof(q)));
         return 0;
 }
@@ -382,11 +371,11 @@ static int validate_path(const SchemaKey *k, const char *v, char *reason, size_t
         if (*v == '\0')
                 return 0;
         if (*v != '/')
-                return fail(reason, size, -EINVAL, "must be an absolute path, got %s", quote(k, v, q, sizeof(q)));
+                return reason_set(reason, size, -EINVAL, "must be an absolute path, got %s", quote(k, v, q, sizeof(q)));
         if (strlen(v) >= PATH_MAX)
-                return fail(reason, size, -ERANGE, "must be shorter than %d bytes", PATH_MAX);
+                return reason_set(reason, size, -ERANGE, "must be shorter than %d bytes", PATH_MAX);
         if (!utf8_is_valid_n(v, strlen(v)) || has_control(v))
-                return fail(reason, size, -EINVAL, "must be valid UTF-8 without control characters");
+                return reason_set(reason, size, -EINVAL, "must be valid UTF-8 without control characters");
         return 0;
 }
 
@@ -399,7 +388,7 @@ static int validate_type(const SchemaKey *k, char *v, char *reason, size_t size)
         case SCHEMA_BOOL:
                 if (streq(v, "0") || streq(v, "1"))
                         return 0;
-                return fail(reason, size, -EINVAL, "must be 0 or 1, got %s", quote(k, v, q, sizeof(q)));
+                return reason_set(reason, size, -EINVAL, "must be 0 or 1, got %s", quote(k, v, q, sizeof(q)));
         case SCHEMA_INT:
                 return validate_int(k, v, reason, size);
         case SCHEMA_ENUM:
@@ -411,13 +400,13 @@ static int validate_type(const SchemaKey *k, char *v, char *reason, size_t size)
         case SCHEMA_PATH:
                 return validate_path(k, v, reason, size);
         }
-        return fail(reason, size, -EINVAL, "unknown type");
+        return reason_set(reason, size, -EINVAL, "unknown type");
 }
 
 int schema_validate(const SchemaKey *k, const char *value, char **ret_normalised, char *reason,
                     size_t reason_size) {
         if (!k || !value)
-                return fail(reason, reason_size, -EINVAL, "no value");
+                return reason_set(reason, reason_size, -EINVAL, "no value");
 
         size_t len = strlen(value);
         while (len > 0 && (value[len - 1] == ' ' || value[len - 1] == '\t'))
@@ -428,7 +417,7 @@ int schema_validate(const SchemaKey *k, const char *value, char **ret_normalised
         }
         _cleanup_(erase_and_freep) char *v = strndup(value, len);
         if (!v)
-                return fail(reason, reason_size, -ENOMEM, "out of memory");
+                return reason_set(reason, reason_size, -ENOMEM, "out of memory");
 
         int r = validate_type(k, v, reason, reason_size);
         if (k->check && (r >= 0 || r == -ERANGE)) {
@@ -453,11 +442,11 @@ static int check_key_length(const char *v, size_t a, size_t b, char *reason, siz
                 return 0;
         for (const char *c = v; *c; c++)
                 if (*c <= 0x20 || *c >= 0x7f)
-                        return fail(reason, size, -EINVAL, "must be printable ASCII without spaces");
+                        return reason_set(reason, size, -EINVAL, "must be printable ASCII without spaces");
         if (len != a && len != b) {
                 if (a == b)
-                        return fail(reason, size, -EINVAL, "must be %zu characters long, got %zu", a, len);
-                return fail(reason, size, -EINVAL, "must be %zu or %zu characters long, got %zu", a, b, len);
+                        return reason_set(reason, size, -EINVAL, "must be %zu characters long, got %zu", a, len);
+                return reason_set(reason, size, -EINVAL, "must be %zu or %zu characters long, got %zu", a, b, len);
         }
         return 0;
 }
@@ -492,11 +481,11 @@ int schema_check_mac(char *value, char *reason, size_t size) {
                     c[1] != '\0')
                         continue;
                 if (hex_value(*c) < 0 || n >= 12)
-                        return fail(reason, size, -EINVAL, "must be a MAC address, 12 hex digits (e.g. 001565aabbcc)");
+                        return reason_set(reason, size, -EINVAL, "must be a MAC address, 12 hex digits (e.g. 001565aabbcc)");
                 out[n++] = "0123456789abcdef"[hex_value(*c)];
         }
         if (n != 12)
-                return fail(reason, size, -EINVAL, "must be a MAC address, 12 hex digits (e.g. 001565aabbcc)");
+                return reason_set(reason, size, -EINVAL, "must be a MAC address, 12 hex digits (e.g. 001565aabbcc)");
         memcpy(value, out, n);
         value[n] = '\0';
         return 0;
@@ -515,7 +504,7 @@ int schema_check_model_id(char *value, char *reason, size_t size) {
         size_t len = strlen(value);
 
         if ((len != 2 && len != 3) || !all_digits(value))
-                return fail(reason, size, -EINVAL, "must be 2 or 3 digits (e.g. 66 for a T46S)");
+                return reason_set(reason, size, -EINVAL, "must be 2 or 3 digits (e.g. 66 for a T46S)");
         return 0;
 }
 
@@ -531,7 +520,7 @@ int schema_check_time(char *value, char *reason, size_t size) {
                 goto bad;
         return 0;
 bad:
-        return fail(reason, size, -EINVAL, "must be a time HH:MM from 00:00 to 23:59");
+        return reason_set(reason, size, -EINVAL, "must be a time HH:MM from 00:00 to 23:59");
 }
 
 int schema_check_dayofweek(char *value, char *reason, size_t size) {
@@ -539,7 +528,7 @@ int schema_check_dayofweek(char *value, char *reason, size_t size) {
 
         for (const char *c = value; *c; c++) {
                 if (*c < '0' || *c > '6' || seen[*c - '0'])
-                        return fail(reason, size, -EINVAL,
+                        return reason_set(reason, size, -EINVAL,
                                     "must be digits 0 (Sunday) to 6 (Saturday), each at most once, e.g. 12345");
                 seen[*c - '0'] = true;
         }
@@ -564,15 +553,15 @@ int schema_check_dhcp_options(char *value, char *reason, size_t size) {
         }
         return 0;
 bad:
-        return fail(reason, size, -EINVAL, "must be DHCP option numbers 128 to 254 separated by commas, e.g. 128,160");
+        return reason_set(reason, size, -EINVAL, "must be DHCP option numbers 128 to 254 separated by commas, e.g. 128,160");
 }
 
 int schema_check_board(char *value, char *reason, size_t size) {
         if (*value == '\0')
-                return fail(reason, size, -EINVAL, "must name a board in hw/, e.g. desktop");
+                return reason_set(reason, size, -EINVAL, "must name a board in hw/, e.g. desktop");
         for (const char *c = value; *c; c++)
                 if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_'))
-                        return fail(reason, size, -EINVAL, "must be a board name of a-z, 0-9, '-' and '_'");
+                        return reason_set(reason, size, -EINVAL, "must be a board name of a-z, 0-9, '-' and '_'");
         return 0;
 }
 

@@ -114,24 +114,6 @@ static int write_generation(Store *s, const LayerView view, const Layer *previou
 }
 
 /* Atomically point "current" at name. */
-static int switch_current(Store *s, const char *name) {
-        _cleanup_(freep) char *tmp = strjoin(s->dir, "/current.tmp", NULL);
-        _cleanup_(freep) char *cur = strjoin(s->dir, "/current", NULL);
-        if (!tmp || !cur)
-                return -ENOMEM;
-
-        if (unlink(tmp) < 0 && errno != ENOENT)
-                return negative_errno();
-        if (symlink(name, tmp) < 0)
-                return negative_errno();
-        if (rename(tmp, cur) < 0) {
-                int r = negative_errno();
-                (void) unlink(tmp);
-                return r;
-        }
-        return 0;
-}
-
 /* Remove every gen-* directory but keep, and a leftover current.tmp. */
 static void remove_stale(Store *s, const char *keep) {
         _cleanup_(closedirp) DIR *d = opendir(s->dir);
@@ -163,7 +145,7 @@ int store_persist(Store *s, const LayerView view, const Layer *previous, uint64_
         int r = write_generation(s, view, previous, gendir, &step);
         if (r >= 0) {
                 step = "activate";
-                r = switch_current(s, name);
+                r = generation_link_set(s->dir, gen);
         }
         if (r < 0) {
                 (void) rm_rf(gendir);
@@ -183,24 +165,8 @@ int store_persist(Store *s, const LayerView view, const Layer *previous, uint64_
 /* ---- Loading at open ---- */
 
 /* The n of "current" -> "gen-<n>"; -ENOENT when there is no current generation. */
-static int read_current_in(const char *dir, uint64_t *ret) {
-        char target[64];
-        _cleanup_(freep) char *cur = strjoin(dir, "/current", NULL);
-        if (!cur)
-                return -ENOMEM;
-
-        ssize_t k = readlink(cur, target, sizeof(target) - 1);
-        if (k < 0)
-                return negative_errno();
-        target[k] = '\0';
-        const char *n = startswith(target, "gen-");
-        if (!n || safe_atou64(n, ret) < 0)
-                return -EBADMSG;
-        return 0;
-}
-
 static int read_current(Store *s, uint64_t *ret) {
-        return read_current_in(s->dir, ret);
+        return generation_link_read(s->dir, ret);
 }
 
 int store_read_generation(const char *state_dir, uint64_t *ret) {
@@ -209,7 +175,7 @@ int store_read_generation(const char *state_dir, uint64_t *ret) {
 
         if (!dir)
                 return -ENOMEM;
-        int r = read_current_in(dir, &gen);
+        int r = generation_link_read(dir, &gen);
         if (r == -ENOENT)
                 gen = 0;
         else if (r < 0)
