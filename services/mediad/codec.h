@@ -43,6 +43,8 @@ typedef struct CodecOps {
         int (*conceal)(CodecState *s, int16_t *pcm, size_t n);
         /* samples a payload decodes to, or -EBADMSG */
         int (*payload_samples)(const uint8_t *data, size_t size);
+        /* whether the codec can run here (its library loads); NULL: always */
+        bool (*usable)(void);
 } CodecOps;
 
 extern const CodecOps codec_pcmu, codec_pcma, codec_g722, codec_opus;
@@ -54,6 +56,10 @@ extern const CodecOps * const codec_table[];
 const CodecOps *codec_find(const char *name);
 /* By static payload type (0 PCMU, 8 PCMA, 9 G722); NULL otherwise. */
 const CodecOps *codec_find_static(uint8_t payload_type);
+
+static inline bool codec_usable(const CodecOps *c) {
+        return !c->usable || c->usable();
+}
 
 /* RTP timestamp units covered by n samples of this codec. */
 static inline uint32_t codec_samples_to_units(const CodecOps *c, uint64_t n) {

@@ -2,11 +2,12 @@
 #pragma once
 
 /*
- * spandsp, loaded when first needed: by a G.722 stream or in-band DTMF
- * detection. Most calls need neither, and the library with what it links
- * (libtiff and its image codecs, libstdc++) costs mediad about 0.2 MiB of
- * private and 0.7 MiB of shared memory (doc/benchmarks.md). Once loaded it
- * stays. The functions are spandsp's own, by its headers' prototypes.
+ * spandsp, loaded when first needed: by the first stream that offers G.722
+ * (to know whether it can) or detects in-band DTMF. Many calls need neither,
+ * and the library with what it links (libtiff and its image codecs,
+ * libstdc++) costs mediad about 0.2 MiB of private and 0.7 MiB of shared
+ * memory (doc/benchmarks.md). Once loaded it stays. The functions are
+ * spandsp's own, by its headers' prototypes.
  */
 
 #include <stdint.h>

@@ -64,9 +64,14 @@ static int g722_payload_samples(const uint8_t *data, size_t size) {
 }
 
 /* Rated as G.711 with PLC on the narrowband E-model scale (quality.h). */
+static bool g722_usable(void) {
+        return spandsp_api() != NULL;
+}
+
 const CodecOps codec_g722 = {
         .name = "G722", .clock_rate = 8000, .sample_rate = 16000, .channels = 1, .payload_type = 9, .fmtp = "",
         .ie = 0, .bpl = 25.1,
         .new = g722_new, .free = g722_free, .encode = g722_encode_frame, .decode = g722_decode_frame,
         .payload_samples = g722_payload_samples,
+        .usable = g722_usable,
 };

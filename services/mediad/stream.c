@@ -81,6 +81,8 @@ static void stream_offer(Stream *s, const StreamOptions *o, const AccountMedia *
 
         for (size_t i = 0; i < n; i++) {
                 const CodecOps *c = codecs[i];
+                if (!codec_usable(c))
+                        continue; /* its library is missing (logged once): offer the others */
                 uint8_t pt = c == &codec_opus ? free_dynamic_pt(s, a->opus_payload_type) : c->payload_type;
                 add_format(s, c, pt, c->clock_rate);
                 opus = opus || c == &codec_opus;
@@ -126,7 +128,8 @@ int stream_new(Manager *m, const char *owner, const StreamOptions *o, Stream **r
                 return -ENOMEM;
         stream_offer(s, o, a);
         if (s->n_formats == 0 || !s->formats[0].ops)
-                return bus_error_set(error, -EINVAL, "No codec to offer: account %u has none enabled", o->account);
+                return bus_error_set(error, -EINVAL, "No codec to offer: account %u has none enabled that can run here",
+                                     o->account);
         int r = stream_srtp_init(s, o->srtp);
         if (r < 0)
                 return bus_error_set(error, r, "Cannot make SRTP keys: %s", strerror(-r));

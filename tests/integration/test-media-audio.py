@@ -150,6 +150,50 @@ for _codec in CODEC_KEYS:
     tap.case(f"/media/audio/{_codec.lower()}")(audio_case(_codec))
 
 
+@tap.case("/media/audio/g722-without-spandsp")
+def _(t):
+    """alice's mediad cannot load spandsp: it offers and answers without G.722,
+    though G.722 is alice's first codec, so both calls take PCMU and carry audio."""
+    built("sipd")
+    built("mediad")
+    cfgs = {}
+    for name in ("alice", "bob"):
+        cfg, out = phone_cfg(t, name, "G722")
+        cfg["account.1.codec.pcmu.enable"] = 1
+        cfg["account.1.codec.pcmu.priority"] = 2
+        cfgs[name] = (cfg, out)
+    a = t.phone(cfg=cfgs["alice"][0], services=SERVICES, name="alice",
+                env={"DESKPHONE_SPANDSP_LIBRARY": "libdeskphone-no-such-spandsp.so.2"})
+    b = t.phone(cfg=cfgs["bob"][0], services=SERVICES, name="bob")
+    a.wait("sip", "ListenPort", a.sip_port)
+    b.wait("sip", "ListenPort", b.sip_port)
+    # sipd numbers calls 1, 2, ...: bob's first is call/1, alice's second call/2
+    for caller, callee, incoming in ((a, b, "call/1"), (b, a, "call/2")):
+        path = caller.ctl_ok("dial", callee.uri, "--account", "1").strip()
+        call_caller = "call/" + path.rsplit("/", 1)[1]
+        callee.wait(incoming, "State", "incoming")
+        callee.ctl_ok("answer")
+        caller.wait(call_caller, "State", "active")
+        callee.wait(incoming, "State", "active")
+        for p in (a, b):
+            calls = [c for c in p.objects("call/").values() if c.get("State") == "active"]
+            expect(len(calls) == 1 and calls[0]["Codec"] == "PCMU",
+                   f"{p.name}: active calls {[c.get('Codec') for c in calls]}, expected one PCMU")
+        time.sleep(CALL_SECONDS)  # the audio to analyse
+        for p in (a, b):
+            s = stream_stats(p)
+            expect(s["PacketsReceived"] > 100, f"{p.name}: {s['PacketsReceived']} packets received")
+        caller.ctl_ok("hangup", call_caller)
+        caller.wait(call_caller, "State", "ended")
+        for p in (a, b):
+            p.wait("media", "AudioActive", "false")
+    # the last call (bob -> alice) is what bob's playback file holds
+    level, share = analyse(cfgs["bob"][1])
+    expect(abs(level) <= 1.0 and share > 0.9, f"bob <- alice: {level:+.2f} dB, {100 * share:.1f}% at 1 kHz")
+    with open(a.log_path, errors="replace") as f:
+        expect("G.722 is not offered" in f.read(), "alice's log does not say why G.722 is missing")
+
+
 class SignalWatch:
     """dbus-monitor on a phone's bus: the first string argument of each signal `member`."""
 
