@@ -44,6 +44,7 @@ import traceback
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT = 30
 STOP_TIMEOUT = 20
+KAMAILIO_STOP_TIMEOUT = 10
 LOG_TAIL_LINES = 80
 
 
@@ -622,8 +623,10 @@ class Kamailio(Resource):
 
     def start(self):
         expect(self.proc is None or self.proc.poll() is not None, "kamailio already running")
+        # --atexit=no: OpenSSL's exit handlers, run by the tls module's processes,
+        # can crash or hang kamailio's shutdown (kamailio issues 2560, 2912, 3764)
         args = [self.binary, "-f", self.cfg_path, "-DD", "-E", "-Y", self.rundir, "-P", self.pid_path,
-                "-w", self.dir, "-m", "32"]
+                "-w", self.dir, "-m", "32", "--atexit=no"]
         with open(self.log_path, "ab") as log:
             log.write(f"==== starting {' '.join(args)}\n".encode())
             log.flush()
@@ -661,7 +664,15 @@ class Kamailio(Resource):
             return
         with open(self.log_path, "ab") as log:
             log.write(b"==== stopping\n")
-        rc = _stop_process(self.proc)
+        try:
+            rc = _stop_process(self.proc, timeout=KAMAILIO_STOP_TIMEOUT)
+        except TestFailure as e:
+            # Kamailio's shutdown is not under test: a peer that hangs in it is
+            # killed (its ports are free then) and the case goes on
+            with open(self.log_path, "ab") as log:
+                log.write(f"==== {e}\n".encode())
+            print(f"# {self.name}: {e}", file=sys.stderr)
+            return
         if rc not in (0, -signal.SIGTERM):
             raise TestFailure(f"{self.name} exited with status {rc}")
 
