@@ -22,15 +22,22 @@ static void tracked_name_set_owner(TrackedName *t, const char *owner) {
 }
 
 /* NameOwnerChanged(name, old_owner, new_owner); new_owner "": none. */
-static bool read_name_owner_changed(DBusMessage *m, const char **ret_name, const char **ret_new_owner) {
+static bool read_name_owner_changed_full(DBusMessage *m, const char **ret_name, const char **ret_old_owner,
+                                         const char **ret_new_owner) {
         const char *name, *old_owner, *new_owner;
 
         if (!dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &name, DBUS_TYPE_STRING, &old_owner,
                                    DBUS_TYPE_STRING, &new_owner, DBUS_TYPE_INVALID))
                 return false;
         *ret_name = name;
+        *ret_old_owner = old_owner;
         *ret_new_owner = new_owner;
         return true;
+}
+
+static bool read_name_owner_changed(DBusMessage *m, const char **ret_name, const char **ret_new_owner) {
+        const char *old_owner;
+        return read_name_owner_changed_full(m, ret_name, &old_owner, ret_new_owner);
 }
 
 static void on_name_owner_changed(Bus *bus, DBusMessage *m, void *userdata) {
@@ -52,6 +59,13 @@ bool bus_name_got_owner(DBusMessage *m, const char *well_known) {
         const char *name, *new_owner;
 
         return read_name_owner_changed(m, &name, &new_owner) && streq(name, well_known) && *new_owner;
+}
+
+bool bus_name_lost_owner(DBusMessage *m, const char *well_known) {
+        const char *name, *old_owner, *new_owner;
+
+        return read_name_owner_changed_full(m, &name, &old_owner, &new_owner) && streq(name, well_known) &&
+               *old_owner;
 }
 
 static void on_get_name_owner(Bus *bus, DBusMessage *reply, int error, void *userdata) {

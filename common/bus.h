@@ -171,6 +171,9 @@ void bus_remove_match(Bus *bus, int id);
 int bus_add_match_name_owner_changed(Bus *bus, BusSignalCallback cb, void *userdata);
 /* m, a NameOwnerChanged, says that well_known has a new owner. */
 bool bus_name_got_owner(DBusMessage *m, const char *well_known);
+/* m says that well_known's owner went away (the service stopped, crashed, or was
+ * replaced): what that owner held for us is gone. */
+bool bus_name_lost_owner(DBusMessage *m, const char *well_known);
 
 /* Helpers for message arguments. */
 int bus_append_strv(DBusMessageIter *iter, char * const *l);

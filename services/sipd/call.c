@@ -538,6 +538,17 @@ void call_on_stream_failed(Call *c, int error, const char *message) {
         call_end(c, "media service unavailable");
 }
 
+void call_on_media_gone(Call *c) {
+        if (!call_is_live(c) || !c->stream)
+                return;
+        log_warning("Call %u: mediad went away and its stream with it: ending the call", c->id);
+        hang_up_now(c);
+        /* not stopped: a new mediad may have given the same path to another call */
+        free(c->stream);
+        c->stream = NULL;
+        call_end(c, "media service stopped");
+}
+
 /* What mediad really does on the wire, after each Start/Update. */
 void call_on_media_encryption(Call *c, const char *encryption) {
         const char *e = startswith(encryption, "srtp:") ? "srtp" : "none";

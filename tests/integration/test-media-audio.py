@@ -11,6 +11,7 @@ import math
 import os
 import re
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -103,13 +104,7 @@ def call(t, codec):
     b = t.phone(cfg=cfg_b, services=SERVICES, name="bob")
     a.wait("sip", "ListenPort", a.sip_port)
     b.wait("sip", "ListenPort", b.sip_port)
-    path = a.ctl_ok("dial", b.uri, "--account", "1").strip()
-    expect(path.startswith("/org/deskphone/Sip1/call/"), f"dial printed {path!r}")
-    call_a = "call/" + path.rsplit("/", 1)[1]
-    b.wait("call/1", "State", "incoming")
-    b.ctl_ok("answer")
-    a.wait(call_a, "State", "active")
-    b.wait("call/1", "State", "active")
+    call_a = a.dial_answered(b)
     got = a.properties(call_a)["Codec"]
     expect(got == codec, f"call codec {got!r}, expected {codec}")
     return a, b, call_a, out_a, out_b
@@ -169,12 +164,7 @@ def _(t):
     b.wait("sip", "ListenPort", b.sip_port)
     # sipd numbers calls 1, 2, ...: bob's first is call/1, alice's second call/2
     for caller, callee, incoming in ((a, b, "call/1"), (b, a, "call/2")):
-        path = caller.ctl_ok("dial", callee.uri, "--account", "1").strip()
-        call_caller = "call/" + path.rsplit("/", 1)[1]
-        callee.wait(incoming, "State", "incoming")
-        callee.ctl_ok("answer")
-        caller.wait(call_caller, "State", "active")
-        callee.wait(incoming, "State", "active")
+        call_caller = caller.dial_answered(callee, incoming)
         for p in (a, b):
             calls = [c for c in p.objects("call/").values() if c.get("State") == "active"]
             expect(len(calls) == 1 and calls[0]["Codec"] == "PCMU",
@@ -192,6 +182,27 @@ def _(t):
     expect(abs(level) <= 1.0 and share > 0.9, f"bob <- alice: {level:+.2f} dB, {100 * share:.1f}% at 1 kHz")
     with open(a.log_path, errors="replace") as f:
         expect("G.722 is not offered" in f.read(), "alice's log does not say why G.722 is missing")
+
+
+@tap.case("/media/mediad-crash-ends-call")
+def _(t):
+    """mediad dies mid-call (SIGKILL): sipd ends the call with a BYE instead of
+    keeping it up without audio, and the next call works with the mediad that
+    deskphone-session started again."""
+    a, b, call_a, _, _ = call(t, "PCMU")
+    mediad = subprocess.run(["pgrep", "-P", str(a.proc.pid), "-x", "mediad"], capture_output=True, text=True)
+    expect(mediad.returncode == 0, "alice has no mediad")
+    os.kill(int(mediad.stdout.split()[0]), signal.SIGKILL)
+    a.wait(call_a, "State", "ended")
+    b.wait("call/1", "State", "ended")
+    reason = a.properties(call_a)["EndReason"]
+    expect(reason == "media service stopped", f"alice's EndReason {reason!r}")
+    reason = b.properties("call/1")["EndReason"]
+    expect(reason == "remote hangup", f"bob's EndReason {reason!r}: alice sent no BYE")
+    a.wait("media", "AudioActive", "false")  # the new mediad is on the bus
+    call_a = a.dial_answered(b, "call/2")
+    a.ctl_ok("hangup", call_a)
+    a.wait(call_a, "State", "ended")
 
 
 class SignalWatch:

@@ -58,12 +58,7 @@ def pulse_call(t):
                 env=pa.client_env("bob_spk", "bob_mic.monitor"))
     a.wait("sip", "ListenPort", a.sip_port)
     b.wait("sip", "ListenPort", b.sip_port)
-    path = a.ctl_ok("dial", b.uri, "--account", "1").strip()
-    call_a = "call/" + path.rsplit("/", 1)[1]
-    b.wait("call/1", "State", "incoming")
-    b.ctl_ok("answer")
-    a.wait(call_a, "State", "active")
-    b.wait("call/1", "State", "active")
+    call_a = a.dial_answered(b)
     t0 = time.monotonic()
     time.sleep(CALL_SECONDS)
     for p in (a, b):

@@ -384,6 +384,18 @@ class Phone(Resource):
     def status(self):
         return json.loads(self.ctl_ok("--json", "status"))
 
+    def dial_answered(self, callee, incoming="call/1", account=1):
+        """Dial callee directly, callee answers its call `incoming`; returns this
+        phone's call ("call/N") once both sides are active."""
+        path = self.ctl_ok("dial", callee.uri, "--account", str(account)).strip()
+        expect(path.startswith("/org/deskphone/Sip1/call/"), f"dial printed {path!r}")
+        call = "call/" + path.rsplit("/", 1)[1]
+        callee.wait(incoming, "State", "incoming")
+        callee.ctl_ok("answer", incoming)
+        self.wait(call, "State", "active")
+        callee.wait(incoming, "State", "active")
+        return call
+
     OBJECT_PREFIXES = {"account/": "/org/deskphone/Sip1/account/", "call/": "/org/deskphone/Sip1/call/",
                        "stream/": "/org/deskphone/Media1/stream/"}
 
