@@ -52,7 +52,7 @@ struct AudioThread {
         AudioFramesHandler on_frames;
         void *userdata;
         /* written by the thread, read by the loop */
-        atomic_uint_fast64_t frames, overruns, underruns, errors, switches;
+        atomic_uint_fast64_t frames, overruns, underruns, errors, switches, late_max;
         atomic_bool paced;
 };
 
@@ -246,6 +246,8 @@ static void *audio_thread_main(void *userdata) {
                 if (paced)
                         sleep_until(next);
                 uint64_t t = now_usec();
+                if (paced && t > next && t - next > atomic_load_explicit(&a->late_max, memory_order_relaxed))
+                        atomic_store_explicit(&a->late_max, t - next, memory_order_relaxed);
                 (void) ring_pop(a->handoff_ring, &h);
                 bool ok = cycle(a, h);
                 next += PERIOD_USEC;
@@ -328,6 +330,7 @@ void audio_thread_get_stats(AudioThread *a, AudioStats *ret) {
                 .device_errors = atomic_load(&a->errors),
                 .switches = atomic_load(&a->switches),
                 .paced = atomic_load(&a->paced),
+                .late_max_usec = atomic_load(&a->late_max),
         };
 }
 

@@ -59,6 +59,8 @@ typedef struct AudioStats {
         uint64_t device_errors;
         uint64_t switches;              /* device switches the thread made */
         bool paced;                     /* the thread keeps time itself */
+        uint64_t late_max_usec;         /* paced: the latest it started a period (not scheduled in
+                                         * time; it catches up at once) */
 } AudioStats;
 
 int audio_thread_start(sd_event *event, const char *playback, const char *capture, AudioFramesHandler on_frames,

@@ -205,8 +205,10 @@ static void audio_stop(Manager *m) {
         AudioStats st;
         audio_thread_get_stats(m->audio, &st);
         log_info("Audio stopped after %" PRIu64 " frames (%" PRIu64 " late to play, %" PRIu64 " captured frames "
-                 "dropped, %" PRIu64 " device errors)", st.frames, st.playback_underruns, st.capture_overruns,
-                 st.device_errors);
+                 "dropped, %" PRIu64 " device errors%s)", st.frames, st.playback_underruns, st.capture_overruns,
+                 st.device_errors, st.paced ? "; paced by the thread" : "");
+        if (st.paced && st.late_max_usec >= 20000) /* two periods: what may have been heard */
+                log_info("The audio thread was not scheduled for up to %" PRIu64 " ms", st.late_max_usec / 1000);
         m->audio = audio_thread_stop(m->audio);
         m->audio_playback = mfree(m->audio_playback);
         m->audio_capture = mfree(m->audio_capture);
