@@ -9,7 +9,8 @@ WAV file and plays into another, and what was played must be the other side's
 tone. The relay is the capture: no RTP payload of an SRTP call may be one of
 the clear payloads the same tone gives in a call without SRTP. Then the relay
 flips one bit in each packet (the phone drops and counts them all) and
-replays old packets (dropped and counted too). Also: compulsory against off
+replays old packets, then sends each packet twice as a duplicating network
+would (the copies are dropped and counted as replays too). Also: compulsory against off
 (488), optional against off (clear both ways), optional with optional (SRTP),
 SIPp offering only RTP/AVP to a compulsory phone (488 with the reason), two
 compulsory phones through Kamailio (packets seen with tshark on lo when it can
@@ -106,7 +107,8 @@ class Relay:
                       for d, p in (("to_alice", free_port_pair()), ("to_bob", free_port_pair()))}
         self.dest = {"to_alice": None, "to_bob": None}       # the real RTP port of each phone
         self.mode = {"to_alice": "pass", "to_bob": "pass"}
-        self.count = {d: {"forwarded": [0, 0], "flipped": [0, 0], "replayed": [0, 0]} for d in self.media}
+        self.count = {d: {"forwarded": [0, 0], "flipped": [0, 0], "replayed": [0, 0], "duplicated": [0, 0]}
+                      for d in self.media}
         self.rtp = {d: [] for d in self.media}               # RTP packets as seen, up to RTP_KEEP
         self.saved = {d: [[], []] for d in self.media}       # for replays
 
@@ -236,6 +238,9 @@ class Relay:
             count["flipped"][k] += 1
         out.sendto(data, to)
         count["forwarded"][k] += 1
+        if mode == "duplicate":                 # as a network that duplicates packets
+            out.sendto(data, to)
+            count["duplicated"][k] += 1
         saved = self.saved[direction][k]
         if mode == "replay" and len(saved) >= REPLAY_AGE:
             out.sendto(saved[-REPLAY_AGE], to)
@@ -501,6 +506,22 @@ def _(t):
     _, s = stream(b)
     expect(s["SrtpAuthFailures"] == flipped[0], "replays counted as authentication failures")
     expect(s["PacketsReceived"] >= received + 60, "the call stopped playing during the replays")
+
+    # a network that sends every packet twice, back to back: each second copy is a replay
+    replays = (s["SrtpReplays"], s["SrtcpReplays"])
+    drops = udp_drops(rtp_port)
+    relay.set_mode("to_bob", "duplicate")
+    wait_relay(relay, "to_bob", "duplicated")
+    relay.set_mode("to_bob", "pass")
+    duplicated = relay.counts("to_bob")["duplicated"]
+    got = wait_stat(b, "SrtpReplays", replays[0] + duplicated[0]) - replays[0]
+    got_rtcp = wait_stat(b, "SrtcpReplays", replays[1] + duplicated[1]) - replays[1]
+    lost = udp_drops(rtp_port) - drops
+    t.tap._diag(f"duplicated {duplicated[0]} SRTP and {duplicated[1]} SRTCP packets: bob counted {got} and "
+                f"{got_rtcp} replays; the kernel dropped {lost} RTP datagrams")
+    expect(duplicated[0] >= 50 and duplicated[0] - lost <= got <= duplicated[0],
+           f"{duplicated[0]} duplicated, {got} counted as replays, {lost} dropped by the kernel")
+    expect(got_rtcp == duplicated[1], f"{duplicated[1]} SRTCP duplicated, {got_rtcp} counted")
     expect(b.properties("call/1")["State"] == "active", "the call did not survive")
     hangup(a, b, call)
 
