@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dlfcn.h>
-#include <stdlib.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "log.h"
 #include "spandsp-dl.h"

@@ -63,11 +63,11 @@ static int g722_payload_samples(const uint8_t *data, size_t size) {
         return size * 2 <= CODEC_FRAME_MAX ? (int) size * 2 : -EBADMSG;
 }
 
-/* Rated as G.711 with PLC on the narrowband E-model scale (quality.h). */
 static bool g722_usable(void) {
         return spandsp_api() != NULL;
 }
 
+/* Rated as G.711 with PLC on the narrowband E-model scale (quality.h). */
 const CodecOps codec_g722 = {
         .name = "G722", .clock_rate = 8000, .sample_rate = 16000, .channels = 1, .payload_type = 9, .fmtp = "",
         .ie = 0, .bpl = 25.1,
