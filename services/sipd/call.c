@@ -541,12 +541,35 @@ void call_on_stream_failed(Call *c, int error, const char *message) {
 void call_on_media_gone(Call *c) {
         if (!call_is_live(c) || !c->stream)
                 return;
-        log_warning("Call %u: mediad went away and its stream with it: ending the call", c->id);
-        hang_up_now(c);
         /* not stopped: a new mediad may have given the same path to another call */
         free(c->stream);
         c->stream = NULL;
+        c->stream_started = false;
+        if (c->state == CALL_INCOMING && !c->answer_wanted) {
+                /* nothing sent refers to it yet: the call rings on and gets a new stream */
+                log_warning("Call %u: mediad went away before the call was answered; a new stream when it is back",
+                            c->id);
+                if (c->local) {
+                        sdp_local_erase(c->local);
+                        free(c->local);
+                        c->local = NULL;
+                }
+                c->stream_lost = true;
+                return;
+        }
+        log_warning("Call %u: mediad went away and its stream with it: ending the call", c->id);
+        hang_up_now(c);
         call_end(c, "media service stopped");
+}
+
+void call_on_media_back(Call *c) {
+        if (!call_is_live(c) || !c->stream_lost)
+                return;
+        c->stream_lost = false;
+        log_info("Call %u: asking the new mediad for a stream", c->id);
+        int r = request_stream(c);
+        if (r < 0)
+                fail_media(c, strerror(-r));
 }
 
 /* What mediad really does on the wire, after each Start/Update. */

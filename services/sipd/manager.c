@@ -327,15 +327,19 @@ static void on_config_changed(Bus *bus, DBusMessage *msg, void *userdata) {
 static void on_name_owner_changed(Bus *bus, DBusMessage *msg, void *userdata) {
         Manager *m = userdata;
 
-        if (bus_name_lost_owner(msg, MEDIA1_NAME)) {
-                /* a call's stream lives in mediad: without it the call carries no
-                 * audio, so it ends rather than stay up silent */
+        /* a call's stream lives in mediad: an established call without it carries
+         * no audio, so it ends rather than stay up silent (one message may say
+         * both: the name went straight to a new owner) */
+        if (bus_name_lost_owner(msg, MEDIA1_NAME))
                 for (Call *c = m->calls, *next; c; c = next) {
                         next = c->next;
                         call_on_media_gone(c);
                 }
-                return;
-        }
+        if (bus_name_got_owner(msg, MEDIA1_NAME))
+                for (Call *c = m->calls, *next; c; c = next) {
+                        next = c->next;
+                        call_on_media_back(c);
+                }
         if (!bus_name_got_owner(msg, CONFIG1_NAME))
                 return;
         log_debug("provd appeared on the bus, fetching the configuration and the certificates");

@@ -59,8 +59,11 @@ int media_parse_local(DBusMessageIter *iter, SdpLocal *l);
 /* Implemented by call.c. local is NULL on error; the callee may keep neither pointer. */
 void call_on_stream_created(Call *c, int error, const char *message, const char *stream, const SdpLocal *local);
 void call_on_stream_failed(Call *c, int error, const char *message);
-/* mediad left the bus (crashed, stopped or restarted): the call's stream is gone. */
+/* mediad left the bus (crashed, stopped or restarted): the call's stream is gone.
+ * A call that is only ringing waits for call_on_media_back() (mediad has a new
+ * owner) and asks it for a new stream; any other call ends. */
 void call_on_media_gone(Call *c);
+void call_on_media_back(Call *c);
 /* "none" or "srtp:<SUITE>", as mediad says after Start/Update. */
 void call_on_media_encryption(Call *c, const char *encryption);
 /* crypto: NULL-terminated a=crypto values (secret; wiped and freed by the caller), NULL on error. */

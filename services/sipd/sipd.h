@@ -130,6 +130,7 @@ struct Call {
         SdpSession *offer;              /* incoming: the offer to answer (NULL: we offer in 200) */
         SdpSession *remote;             /* the peer's last SDP */
         bool answer_wanted;             /* Answer() came before the stream */
+        bool stream_lost;               /* ringing when mediad went away: a new stream once it is back */
         bool offer_in_answer;           /* we offered in a 2xx; the answer comes with the ACK */
         bool local_hold, remote_hold;
         CallReinvite reinvite;          /* our re-INVITE in progress */

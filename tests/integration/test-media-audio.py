@@ -205,6 +205,45 @@ def _(t):
     a.wait(call_a, "State", "ended")
 
 
+@tap.case("/media/mediad-crash-while-ringing")
+def _(t):
+    """bob's mediad dies while bob's phone rings: nothing sent refers to its stream
+    yet, so the call rings on, sipd asks the restarted mediad for a new stream, and
+    the answered call carries audio both ways."""
+    built("sipd")
+    built("mediad")
+    cfg_a, out_a = phone_cfg(t, "alice", "PCMU")
+    cfg_b, out_b = phone_cfg(t, "bob", "PCMU")
+    a = t.phone(cfg=cfg_a, services=SERVICES, name="alice")
+    b = t.phone(cfg=cfg_b, services=SERVICES, name="bob")
+    a.wait("sip", "ListenPort", a.sip_port)
+    b.wait("sip", "ListenPort", b.sip_port)
+    path = a.ctl_ok("dial", b.uri, "--account", "1").strip()
+    call_a = "call/" + path.rsplit("/", 1)[1]
+    b.wait("call/1", "State", "incoming")
+    old = b.objects("stream/")
+    expect(len(old) == 1, f"bob has {len(old)} streams while ringing")
+    mediad = subprocess.run(["pgrep", "-P", str(b.proc.pid), "-x", "mediad"], capture_output=True, text=True)
+    expect(mediad.returncode == 0, "bob has no mediad")
+    os.kill(int(mediad.stdout.split()[0]), signal.SIGKILL)
+    # the new mediad rings (sipd tells it to), and sipd asks it for a new stream by itself
+    b.wait("media", "Tone", "ring")
+    b.wait("stream/1", "State", "created")
+    b.ctl_ok("answer")
+    a.wait(call_a, "State", "active")
+    b.wait("call/1", "State", "active")
+    time.sleep(CALL_SECONDS)  # the audio to analyse
+    for p in (a, b):
+        s = stream_stats(p)
+        expect(s["PacketsReceived"] > 100, f"{p.name}: {s['PacketsReceived']} packets received")
+    hangup(a, b, call_a)
+    for p in (a, b):
+        p.wait("media", "AudioActive", "false")
+    for name, path in (("alice <- bob", out_a), ("bob <- alice", out_b)):
+        level, share = analyse(path)
+        expect(abs(level) <= 1.0 and share > 0.9, f"{name}: {level:+.2f} dB, {100 * share:.1f}% at 1 kHz")
+
+
 class SignalWatch:
     """dbus-monitor on a phone's bus: the first string argument of each signal `member`."""
 
