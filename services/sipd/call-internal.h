@@ -19,3 +19,8 @@ void call_update_hold_state(Call *c);
 void call_on_reinvite(Call *c, const SipCallEvent *e);
 void call_on_reinvite_answered(Call *c, const SipCallEvent *e);
 void call_on_reinvite_refused(Call *c, const SipCallEvent *e);
+/* The new stream of a call whose mediad was replaced (REINVITE_RESTORE): offer it to the peer. */
+void call_restore_offer(Call *c);
+
+/* call.c: end the call because its media is gone for good (BYE or CANCEL). */
+void call_end_media_stopped(Call *c);

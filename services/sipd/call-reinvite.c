@@ -44,7 +44,8 @@ static int replace_keys(Call *c, char * const *crypto) {
 
 /* Our re-INVITE what did not happen: the direction it asked for goes back. */
 static void undo_direction(Call *c, CallReinvite what) {
-        c->local->direction = what == REINVITE_HOLD ? SDP_DIRECTION_SENDRECV : SDP_DIRECTION_SENDONLY;
+        if (what == REINVITE_HOLD || what == REINVITE_RESUME)
+                c->local->direction = what == REINVITE_HOLD ? SDP_DIRECTION_SENDRECV : SDP_DIRECTION_SENDONLY;
 }
 
 /* ---- ours: Hold() and Resume() ---- */
@@ -73,6 +74,20 @@ static int send_reinvite(Call *c, SdpDirection d, CallReinvite what) {
                 log_warning_errno(r, "Call %u: cannot ask for new SRTP keys, offering the old ones: %m", c->id);
         }
         return offer_reinvite(c);
+}
+
+/* ---- ours: a new stream after mediad was replaced ---- */
+
+void call_restore_offer(Call *c) {
+        /* the peer's SDP stays as it was, but the new stream must be started with it */
+        sdp_session_free(c->remote);
+        c->remote = NULL;
+        log_info("Call %u: offering the new media stream (%s port %u) in a re-INVITE", c->id, c->local->address,
+                 c->local->port);
+        if (offer_reinvite(c) < 0) {
+                log_warning("Call %u: cannot send the re-INVITE for the new media stream", c->id);
+                call_end_media_stopped(c);
+        }
 }
 
 /* A re-INVITE (ours, or the peer's we answer) is under way. */
@@ -105,7 +120,15 @@ void call_on_reinvite_answered(Call *c, const SipCallEvent *e) {
         c->reinvite = REINVITE_NONE;
         if (!e->sdp || call_take_answer(c, e->sdp, e->sdp_size, &err) < 0) {
                 log_warning("Call %u: bad answer to our re-INVITE: %s", c->id, e->sdp ? err.reason : "no SDP");
-                undo_direction(c, what);
+                if (what == REINVITE_RESTORE) /* the new stream cannot run: no audio */
+                        call_end_media_stopped(c);
+                else
+                        undo_direction(c, what);
+                return;
+        }
+        if (what == REINVITE_RESTORE) {
+                c->restore_timer = sd_event_source_disable_unref(c->restore_timer);
+                log_info("Call %u: media restored on a new stream", c->id);
                 return;
         }
         c->local_hold = what == REINVITE_HOLD;
@@ -114,8 +137,11 @@ void call_on_reinvite_answered(Call *c, const SipCallEvent *e) {
 
 void call_on_reinvite_refused(Call *c, const SipCallEvent *e) {
         log_notice("Call %u: re-INVITE refused: %u %s", c->id, e->status, e->phrase);
-        undo_direction(c, c->reinvite);
+        CallReinvite what = c->reinvite;
+        undo_direction(c, what);
         c->reinvite = REINVITE_NONE;
+        if (what == REINVITE_RESTORE) /* the peer still sends to the stream that is gone */
+                call_end_media_stopped(c);
 }
 
 /* ---- the peer's ---- */

@@ -96,6 +96,7 @@ Call *call_free(Call *c) {
         if (!c)
                 return NULL;
         sd_event_source_disable_unref(c->linger);
+        sd_event_source_disable_unref(c->restore_timer);
         call_dtmf_free(c);
         c->sip = sip_call_release(c->sip);
         if (c->stream)
@@ -495,13 +496,23 @@ static void answer_failed(Call *c, int error) {
 
 void call_on_stream_created(Call *c, int error, const char *message, const char *stream, const SdpLocal *local) {
         if (error < 0) {
-                if (call_is_live(c))
+                if (call_is_live(c) && c->reinvite == REINVITE_RESTORE) {
+                        log_warning("Call %u: no new media stream: %s", c->id, message);
+                        call_end_media_stopped(c);
+                } else if (call_is_live(c))
                         fail_media(c, message);
                 return;
         }
         if (!call_is_live(c)) {
                 (void) media_stream_stop(c->manager, stream);
                 return;
+        }
+        bool restoring = c->reinvite == REINVITE_RESTORE;
+        SdpDirection direction = c->local ? c->local->direction : SDP_DIRECTION_SENDRECV;
+        if (c->local) { /* a call whose mediad was replaced: the new stream's parameters */
+                sdp_local_erase(c->local);
+                free(c->local);
+                c->local = NULL;
         }
         c->stream = strdup(stream);
         c->local = malloc(sizeof(SdpLocal));
@@ -517,6 +528,11 @@ void call_on_stream_created(Call *c, int error, const char *message, const char 
         }
         log_debug("Call %u: media stream %s on %s port %u, SRTP %s", c->id, stream, local->address, local->port,
                   sdp_srtp_mode_to_string(c->local->srtp));
+        if (restoring) {
+                c->local->direction = direction; /* on hold stays on hold */
+                call_restore_offer(c);
+                return;
+        }
         if (c->direction == CALL_OUTGOING_DIRECTION) {
                 outgoing_stream_ready(c);
                 return;
@@ -538,6 +554,37 @@ void call_on_stream_failed(Call *c, int error, const char *message) {
         call_end(c, "media service unavailable");
 }
 
+void call_end_media_stopped(Call *c) {
+        hang_up_now(c);
+        call_end(c, "media service stopped");
+}
+
+static int on_restore_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Call *c = userdata;
+
+        c->restore_timer = sd_event_source_disable_unref(c->restore_timer);
+        if (call_is_live(c) && c->reinvite == REINVITE_RESTORE && !c->stream_started) {
+                log_warning("Call %u: no new media stream within %u s, ending the call", c->id,
+                            (unsigned) (MEDIA_RESTORE_USEC / USEC_PER_SEC));
+                call_end_media_stopped(c);
+        }
+        return 0;
+}
+
+/* An established call without its stream: a new one from the next mediad, offered in a
+ * re-INVITE (call_restore_offer()); not possible while another offer/answer is under way. */
+static bool restore_established(Call *c) {
+        if ((c->state != CALL_ACTIVE && c->state != CALL_HELD) || !c->sip || !c->local ||
+            c->reinvite != REINVITE_NONE || c->offer || c->offer_in_answer)
+                return false;
+        int r = sd_event_add_time_relative(c->manager->event, &c->restore_timer, CLOCK_MONOTONIC,
+                                           MEDIA_RESTORE_USEC, 0, on_restore_timeout, c);
+        if (r < 0)
+                return false;
+        c->reinvite = REINVITE_RESTORE; /* Hold/Resume wait, the peer's re-INVITEs get 491 */
+        return true;
+}
+
 void call_on_media_gone(Call *c) {
         if (!call_is_live(c) || !c->stream)
                 return;
@@ -557,9 +604,14 @@ void call_on_media_gone(Call *c) {
                 c->stream_lost = true;
                 return;
         }
+        if (restore_established(c)) {
+                log_warning("Call %u: mediad went away; a new stream when it is back, offered in a re-INVITE",
+                            c->id);
+                c->stream_lost = true;
+                return;
+        }
         log_warning("Call %u: mediad went away and its stream with it: ending the call", c->id);
-        hang_up_now(c);
-        call_end(c, "media service stopped");
+        call_end_media_stopped(c);
 }
 
 void call_on_media_back(Call *c) {
@@ -568,8 +620,10 @@ void call_on_media_back(Call *c) {
         c->stream_lost = false;
         log_info("Call %u: asking the new mediad for a stream", c->id);
         int r = request_stream(c);
-        if (r < 0)
-                fail_media(c, strerror(-r));
+        if (r < 0) {
+                log_warning_errno(r, "Call %u: cannot ask for a new stream: %m", c->id);
+                call_end_media_stopped(c);
+        }
 }
 
 /* What mediad really does on the wire, after each Start/Update. */

@@ -24,6 +24,8 @@
 #define CALLS_LIVE_MAX 8                 /* calls not ended; more incoming ones get 486 */
 #define CALLS_MAX 32                     /* call objects including ended ones */
 #define CALL_LINGER_USEC (30 * USEC_PER_SEC)
+/* How long an established call waits for a new mediad when its own went away. */
+#define MEDIA_RESTORE_USEC (10 * USEC_PER_SEC)
 #define SHUTDOWN_TIMEOUT_USEC (2 * USEC_PER_SEC)
 
 /* ---- accounts ---- */
@@ -102,6 +104,7 @@ typedef enum CallReinvite {
         REINVITE_NONE,
         REINVITE_HOLD,
         REINVITE_RESUME,
+        REINVITE_RESTORE,       /* mediad was replaced: a new stream, offered to the peer */
 } CallReinvite;
 
 typedef struct CallDtmf CallDtmf;
@@ -130,7 +133,8 @@ struct Call {
         SdpSession *offer;              /* incoming: the offer to answer (NULL: we offer in 200) */
         SdpSession *remote;             /* the peer's last SDP */
         bool answer_wanted;             /* Answer() came before the stream */
-        bool stream_lost;               /* ringing when mediad went away: a new stream once it is back */
+        bool stream_lost;               /* mediad went away: a new stream once it is back */
+        sd_event_source *restore_timer; /* ... within MEDIA_RESTORE_USEC, or the call ends */
         bool offer_in_answer;           /* we offered in a 2xx; the answer comes with the ACK */
         bool local_hold, remote_hold;
         CallReinvite reinvite;          /* our re-INVITE in progress */

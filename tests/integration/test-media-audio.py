@@ -19,7 +19,7 @@ import time
 import wave
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from deskphone import Tap, built, expect, program  # noqa: E402
+from deskphone import Tap, built, expect, program, wait_until  # noqa: E402
 
 tap = Tap()
 SERVICES = ["provd", "sipd", "mediad"]
@@ -95,11 +95,13 @@ def phone_cfg(t, name, codec):
     return cfg, playback
 
 
-def call(t, codec):
+def call(t, codec, extra=None):
     built("sipd")
     built("mediad")
     cfg_a, out_a = phone_cfg(t, "alice", codec)
     cfg_b, out_b = phone_cfg(t, "bob", codec)
+    cfg_a.update(extra or {})
+    cfg_b.update(extra or {})
     a = t.phone(cfg=cfg_a, services=SERVICES, name="alice")
     b = t.phone(cfg=cfg_b, services=SERVICES, name="bob")
     a.wait("sip", "ListenPort", a.sip_port)
@@ -184,21 +186,76 @@ def _(t):
         expect("G.722 is not offered" in f.read(), "alice's log does not say why G.722 is missing")
 
 
-@tap.case("/media/mediad-crash-ends-call")
+def kill_mediad(phone):
+    """SIGKILL the phone's mediad; returns once it is gone."""
+    mediad = subprocess.run(["pgrep", "-P", str(phone.proc.pid), "-x", "mediad"], capture_output=True, text=True)
+    expect(mediad.returncode == 0, f"{phone.name} has no mediad")
+    pid = int(mediad.stdout.split()[0])
+    os.kill(pid, signal.SIGKILL)
+
+    def gone():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+        except FileNotFoundError:
+            return True
+    wait_until(gone, 10, f"{phone.name}'s mediad {pid} to die")
+
+
+def crash_mid_call(srtp):
+    """mediad dies in an established call (SIGKILL): the call stays up; sipd asks the
+    mediad that deskphone-session starts again for a new stream and offers it to the
+    peer in a re-INVITE (with new SRTP keys), and audio flows both ways again."""
+    encryption = "srtp" if srtp else "none"
+
+    def run(t):
+        a, b, call_a, out_a, _ = call(t, "PCMU", {"account.1.srtp_encryption": 2} if srtp else None)
+        b.wait("call/1", "MediaEncryption", encryption)
+        before = stream_stats(b)["PacketsReceived"]
+        kill_mediad(a)
+        # the new mediad's stream is running once the peer answered the re-INVITE
+        a.wait("stream/1", "State", "running")
+        time.sleep(CALL_SECONDS)  # the audio to analyse
+        for p, c in ((a, call_a), (b, "call/1")):
+            props = p.properties(c)
+            expect(props["State"] == "active" and props["Codec"] == "PCMU" and
+                   props["MediaEncryption"] == encryption, f"{p.name}'s call: {props}")
+        got = stream_stats(a)["PacketsReceived"]
+        expect(got > 100, f"alice's new stream received {got} packets")
+        got = stream_stats(b)["PacketsReceived"] - before
+        expect(got > 100, f"bob received {got} packets since alice's mediad was replaced")
+        hangup(a, b, call_a)
+        a.wait("media", "AudioActive", "false")
+        # alice's playback file is the new mediad's: all of it after the restore
+        level, share = analyse(out_a)
+        expect(abs(level) <= 1.0 and share > 0.9, f"alice <- bob: {level:+.2f} dB, {100 * share:.1f}% at 1 kHz")
+    return run
+
+
+tap.case("/media/mediad-crash-mid-call")(crash_mid_call(False))
+tap.case("/media/mediad-crash-mid-call/srtp")(crash_mid_call(True))
+
+
+@tap.case("/media/mediad-crash-while-dialing")
 def _(t):
-    """mediad dies mid-call (SIGKILL): sipd ends the call with a BYE instead of
-    keeping it up without audio, and the next call works with the mediad that
-    deskphone-session started again."""
-    a, b, call_a, _, _ = call(t, "PCMU")
-    mediad = subprocess.run(["pgrep", "-P", str(a.proc.pid), "-x", "mediad"], capture_output=True, text=True)
-    expect(mediad.returncode == 0, "alice has no mediad")
-    os.kill(int(mediad.stdout.split()[0]), signal.SIGKILL)
+    """mediad dies while alice's call rings at bob: the offer sent names the stream that
+    is gone, so the call ends (CANCEL) rather than be answered without audio."""
+    built("sipd")
+    built("mediad")
+    a = t.phone(cfg=phone_cfg(t, "alice", "PCMU")[0], services=SERVICES, name="alice")
+    b = t.phone(cfg=phone_cfg(t, "bob", "PCMU")[0], services=SERVICES, name="bob")
+    a.wait("sip", "ListenPort", a.sip_port)
+    b.wait("sip", "ListenPort", b.sip_port)
+    path = a.ctl_ok("dial", b.uri, "--account", "1").strip()
+    call_a = "call/" + path.rsplit("/", 1)[1]
+    b.wait("call/1", "State", "incoming")
+    kill_mediad(a)
     a.wait(call_a, "State", "ended")
     b.wait("call/1", "State", "ended")
     reason = a.properties(call_a)["EndReason"]
     expect(reason == "media service stopped", f"alice's EndReason {reason!r}")
     reason = b.properties("call/1")["EndReason"]
-    expect(reason == "remote hangup", f"bob's EndReason {reason!r}: alice sent no BYE")
+    expect(reason == "cancelled", f"bob's EndReason {reason!r}: alice sent no CANCEL")
     a.wait("media", "AudioActive", "false")  # the new mediad is on the bus
     call_a = a.dial_answered(b, "call/2")
     a.ctl_ok("hangup", call_a)
@@ -223,9 +280,7 @@ def _(t):
     b.wait("call/1", "State", "incoming")
     old = b.objects("stream/")
     expect(len(old) == 1, f"bob has {len(old)} streams while ringing")
-    mediad = subprocess.run(["pgrep", "-P", str(b.proc.pid), "-x", "mediad"], capture_output=True, text=True)
-    expect(mediad.returncode == 0, "bob has no mediad")
-    os.kill(int(mediad.stdout.split()[0]), signal.SIGKILL)
+    kill_mediad(b)
     # the new mediad rings (sipd tells it to), and sipd asks it for a new stream by itself
     b.wait("media", "Tone", "ring")
     b.wait("stream/1", "State", "created")
