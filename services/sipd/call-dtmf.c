@@ -427,6 +427,13 @@ static int watch_stream(Call *c, CallDtmf *d) {
         return 0;
 }
 
+void call_dtmf_on_stream_lost(Call *c) {
+        CallDtmf *d = c->dtmf;
+
+        if (d)
+                d->inband_detect = false; /* a new stream detects nothing until told */
+}
+
 int call_dtmf_on_negotiated(Call *c, const SdpNegotiated *n) {
         CallDtmf *d = call_dtmf(c);
         unsigned type = dtmf_type(c);

@@ -21,6 +21,9 @@ void call_on_reinvite_answered(Call *c, const SipCallEvent *e);
 void call_on_reinvite_refused(Call *c, const SipCallEvent *e);
 /* The new stream of a call whose mediad was replaced (REINVITE_RESTORE): offer it to the peer. */
 void call_restore_offer(Call *c);
+/* That offer crossed one of the peer's (491): offer again after 2.1-4 s (RFC 3261
+ * 14.1), at most 3 times; false when no more. */
+bool call_restore_retry(Call *c);
 
 /* call.c: end the call because its media is gone for good (BYE or CANCEL). */
 void call_end_media_stopped(Call *c);

@@ -84,11 +84,16 @@ void call_restore_offer(Call *c) {
         c->remote = NULL;
         log_info("Call %u: offering the new media stream (%s port %u) in a re-INVITE", c->id, c->local->address,
                  c->local->port);
+        c->reinvite = REINVITE_RESTORE;
         if (offer_reinvite(c) < 0) {
                 log_warning("Call %u: cannot send the re-INVITE for the new media stream", c->id);
                 call_end_media_stopped(c);
+                return;
         }
+        /* sent: the INVITE transaction has its own timeout */
+        c->restore_timer = sd_event_source_disable_unref(c->restore_timer);
 }
+
 
 /* A re-INVITE (ours, or the peer's we answer) is under way. */
 static bool being_changed(const Call *c) {
@@ -138,6 +143,8 @@ void call_on_reinvite_answered(Call *c, const SipCallEvent *e) {
 void call_on_reinvite_refused(Call *c, const SipCallEvent *e) {
         log_notice("Call %u: re-INVITE refused: %u %s", c->id, e->status, e->phrase);
         CallReinvite what = c->reinvite;
+        if (what == REINVITE_RESTORE && e->status == 491 && call_restore_retry(c))
+                return; /* still restoring: the peer's re-INVITEs keep getting 491 */
         undo_direction(c, what);
         c->reinvite = REINVITE_NONE;
         if (what == REINVITE_RESTORE) /* the peer still sends to the stream that is gone */

@@ -494,13 +494,21 @@ static void answer_failed(Call *c, int error) {
         end_with_errno(c, error, "cannot answer");
 }
 
+/* No usable stream: an answered call (its new stream after mediad went away) ends with
+ * BYE, one not answered yet as fail_media() says. */
+static void stream_unusable(Call *c, bool restoring, const char *message) {
+        if (!restoring) {
+                fail_media(c, message);
+                return;
+        }
+        log_warning("Call %u: no new media stream: %s", c->id, message);
+        call_end_media_stopped(c);
+}
+
 void call_on_stream_created(Call *c, int error, const char *message, const char *stream, const SdpLocal *local) {
         if (error < 0) {
-                if (call_is_live(c) && c->reinvite == REINVITE_RESTORE) {
-                        log_warning("Call %u: no new media stream: %s", c->id, message);
-                        call_end_media_stopped(c);
-                } else if (call_is_live(c))
-                        fail_media(c, message);
+                if (call_is_live(c))
+                        stream_unusable(c, c->reinvite == REINVITE_RESTORE, message);
                 return;
         }
         if (!call_is_live(c)) {
@@ -517,13 +525,13 @@ void call_on_stream_created(Call *c, int error, const char *message, const char 
         c->stream = strdup(stream);
         c->local = malloc(sizeof(SdpLocal));
         if (!c->stream || !c->local) {
-                fail_media(c, "out of memory");
+                stream_unusable(c, restoring, "out of memory");
                 return;
         }
         *c->local = *local;
         c->local->srtp = call_srtp_mode(c);
         if (c->local->srtp != SDP_SRTP_OFF && c->local->n_crypto == 0) {
-                fail_media(c, "the media service gave no SRTP keys");
+                stream_unusable(c, restoring, "the media service gave no SRTP keys");
                 return;
         }
         log_debug("Call %u: media stream %s on %s port %u, SRTP %s", c->id, stream, local->address, local->port,
@@ -555,6 +563,8 @@ void call_on_stream_failed(Call *c, int error, const char *message) {
 }
 
 void call_end_media_stopped(Call *c) {
+        if (!call_is_live(c))
+                return;
         hang_up_now(c);
         call_end(c, "media service stopped");
 }
@@ -563,12 +573,30 @@ static int on_restore_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         Call *c = userdata;
 
         c->restore_timer = sd_event_source_disable_unref(c->restore_timer);
+        if (c->restore_retry && call_is_live(c) && c->reinvite == REINVITE_RESTORE && c->stream) {
+                c->restore_retry = false; /* after a 491: offer the new stream again */
+                call_restore_offer(c);
+                return 0;
+        }
         if (call_is_live(c) && c->reinvite == REINVITE_RESTORE && !c->stream_started) {
                 log_warning("Call %u: no new media stream within %u s, ending the call", c->id,
                             (unsigned) (MEDIA_RESTORE_USEC / USEC_PER_SEC));
                 call_end_media_stopped(c);
         }
         return 0;
+}
+
+bool call_restore_retry(Call *c) {
+        uint64_t wait = 2100 * 1000 + random_u63() % (1900 * 1000); /* µs */
+
+        if (++c->restore_491s > 3)
+                return false;
+        c->restore_timer = sd_event_source_disable_unref(c->restore_timer);
+        if (sd_event_add_time_relative(c->manager->event, &c->restore_timer, CLOCK_MONOTONIC, wait, 0,
+                                       on_restore_timeout, c) < 0)
+                return false;
+        c->restore_retry = true;
+        return true;
 }
 
 /* An established call without its stream: a new one from the next mediad, offered in a
@@ -592,6 +620,7 @@ void call_on_media_gone(Call *c) {
         free(c->stream);
         c->stream = NULL;
         c->stream_started = false;
+        call_dtmf_on_stream_lost(c);
         if (c->state == CALL_INCOMING && !c->answer_wanted) {
                 /* nothing sent refers to it yet: the call rings on and gets a new stream */
                 log_warning("Call %u: mediad went away before the call was answered; a new stream when it is back",

@@ -135,6 +135,8 @@ struct Call {
         bool answer_wanted;             /* Answer() came before the stream */
         bool stream_lost;               /* mediad went away: a new stream once it is back */
         sd_event_source *restore_timer; /* ... within MEDIA_RESTORE_USEC, or the call ends */
+        bool restore_retry;             /* the timer offers it again (our re-INVITE got 491) */
+        unsigned restore_491s;
         bool offer_in_answer;           /* we offered in a 2xx; the answer comes with the ACK */
         bool local_hold, remote_hold;
         CallReinvite reinvite;          /* our re-INVITE in progress */
@@ -163,6 +165,8 @@ int call_send_dtmf(Call *c, DBusMessage *m, const char *digits, BusError *error)
 /* Each offer/answer, before the stream is started or updated with n: "dtmf_inband_detect"
  * for it (1 or 0) when that changes, else -1. */
 int call_dtmf_on_negotiated(Call *c, const SdpNegotiated *n);
+/* The call's stream is gone (mediad went away): its replacement is told afresh. */
+void call_dtmf_on_stream_lost(Call *c);
 void call_dtmf_free(Call *c);
 
 /* call-tones.c: call progress tones (Media1.PlayTone), one for all calls */

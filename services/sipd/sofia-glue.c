@@ -128,13 +128,8 @@ SipStack *sip_stack_free(SipStack *s) {
                 log_debug("Freeing the SIP stack with %u handle(s) left", s->n_handles);
         while (s->handles)
                 glue_handle_free(s->handles);
-        if (s->nua && s->shutdown_final) {
-                /* the handles' destruction is a message to the stack: let it run once,
-                 * or a handle whose end nua did not report during the shutdown stays
-                 * referenced (LeakSanitizer saw its 2 KiB at exit) */
-                su_root_step(s->root, 0);
+        if (s->nua && s->shutdown_final)
                 nua_destroy(s->nua);
-        }
         else if (s->nua)
                 log_debug("SIP stack not shut down, leaving it to the exit");
         if (s->kick)
@@ -183,7 +178,7 @@ void glue_handle_link(SipStack *s, SipHandle *h, HandleKind kind) {
 static void registration_free_fields(SipRegistration *r) {
         if (r->ping) {
                 nua_handle_bind(r->ping, NULL);
-                if (r->h.stack->nua)
+                if (!r->h.stack->shutdown_final)
                         nua_handle_destroy(r->ping);
         }
         free(r->contact_user);
@@ -206,7 +201,7 @@ void glue_handle_free(SipHandle *h) {
         s->n_handles--;
         if (h->nh) {
                 nua_handle_bind(h->nh, NULL);
-                if (s->nua)
+                if (!s->shutdown_final)
                         nua_handle_destroy(h->nh);
         }
         free(h->auth_user);
