@@ -236,6 +236,30 @@ tap.case("/media/mediad-crash-mid-call")(crash_mid_call(False))
 tap.case("/media/mediad-crash-mid-call/srtp")(crash_mid_call(True))
 
 
+@tap.case("/media/mediad-crash-mid-call/held")
+def _(t):
+    """A call alice put on hold when her mediad dies: the new stream is offered still on
+    hold (sendonly), and Resume afterwards brings the audio back both ways."""
+    a, b, call_a, _, _ = call(t, "PCMU")
+    a.ctl_ok("hold", call_a)
+    a.wait(call_a, "State", "held")
+    b.wait("call/1", "State", "held")
+    kill_mediad(a)
+    a.wait("stream/1", "State", "held")  # the new stream, started on hold
+    for p, c in ((a, call_a), (b, "call/1")):
+        state = p.properties(c)["State"]
+        expect(state == "held", f"{p.name}'s call is {state} after the restore")
+    a.ctl_ok("resume", call_a)
+    a.wait(call_a, "State", "active")
+    b.wait("call/1", "State", "active")
+    got = {p.name: stream_stats(p)["PacketsReceived"] for p in (a, b)}
+    time.sleep(2.5)  # the statistics change once a second: at least 1.5 s of packets
+    for p in (a, b):
+        n = stream_stats(p)["PacketsReceived"] - got[p.name]
+        expect(n >= 50, f"{p.name} received {n} packets in 2.5 s after Resume")
+    hangup(a, b, call_a)
+
+
 @tap.case("/media/mediad-crash-while-dialing")
 def _(t):
     """mediad dies while alice's call rings at bob: the offer sent names the stream that
