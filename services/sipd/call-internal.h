@@ -25,5 +25,14 @@ void call_restore_offer(Call *c);
  * 14.1), at most 3 times; false when no more. */
 bool call_restore_retry(Call *c);
 
-/* call.c: end the call because its media is gone for good (BYE or CANCEL). */
+/* call.c */
+/* EndReason, state "ended", the stream stopped; the call leaves the bus later. */
+void call_end(Call *c, const char *reason);
+/* BYE, CANCEL or an error response, whatever state the call is in. */
+void call_hang_up_now(Call *c);
+/* Media1.CreateStream for the call; call_on_stream_created() gets the answer. */
+int call_request_stream(Call *c);
+uint64_t call_random_u63(void);
+
+/* call-restore.c: end the call because its media is gone for good (BYE or CANCEL). */
 void call_end_media_stopped(Call *c);

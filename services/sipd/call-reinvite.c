@@ -94,7 +94,6 @@ void call_restore_offer(Call *c) {
         c->restore_timer = sd_event_source_disable_unref(c->restore_timer);
 }
 
-
 /* A re-INVITE (ours, or the peer's we answer) is under way. */
 static bool being_changed(const Call *c) {
         return c->reinvite != REINVITE_NONE || c->offer || c->offer_in_answer || !c->sip || !c->local;

@@ -51,7 +51,7 @@ static uint64_t realtime_usec(void) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
-static uint64_t random_u63(void) {
+uint64_t call_random_u63(void) {
         uint64_t v = 0;
         if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t) sizeof(v))
                 v = now_usec() ^ ((uint64_t) getpid() << 32);
@@ -88,7 +88,7 @@ static Call *call_alloc(Manager *m, CallDirection d, unsigned account) {
         c->account = account;
         c->state = d == CALL_INCOMING_DIRECTION ? CALL_INCOMING : CALL_DIALING;
         snprintf(c->path, sizeof(c->path), SIP1_PATH "/call/%u", c->id);
-        sdp_origin_init(&c->origin, random_u63());
+        sdp_origin_init(&c->origin, call_random_u63());
         return c;
 }
 
@@ -155,7 +155,7 @@ static int on_linger(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static void call_end(Call *c, const char *reason) {
+void call_end(Call *c, const char *reason) {
         if (c->state == CALL_ENDED)
                 return;
         (void) set_string(&c->end_reason, reason);
@@ -188,7 +188,7 @@ static SdpSrtpMode call_srtp_mode(Call *c) {
         return a && a->settings.srtp < _SDP_SRTP_MODE_MAX ? (SdpSrtpMode) a->settings.srtp : SDP_SRTP_OFF;
 }
 
-static int request_stream(Call *c) {
+int call_request_stream(Call *c) {
         static char * const direct_codecs[] = { (char *) "G722", (char *) "PCMU", (char *) "PCMA", NULL };
         Account *a = c->account ? manager_account(c->manager, c->account) : NULL;
 
@@ -237,7 +237,7 @@ int call_take_answer(Call *c, const char *sdp, size_t size, SdpError *err) {
 }
 
 /* End a call whatever state it is in: BYE, CANCEL or an error response. */
-static void hang_up_now(Call *c) {
+void call_hang_up_now(Call *c) {
         bool answered = c->state == CALL_ACTIVE || c->state == CALL_HELD ||
                         (c->state == CALL_INCOMING && c->answer_wanted && c->local);
         if (c->sip && answered)
@@ -368,7 +368,7 @@ int call_new_outgoing(Manager *m, const char *target, unsigned account, Call **r
                 return r;
         }
         log_info("Call %u: dialing %s (account %u)", c->id, c->remote_uri, c->account);
-        r = request_stream(c);
+        r = call_request_stream(c);
         if (r < 0)
                 fail_media(c, strerror(-r));
         *ret = c;
@@ -424,7 +424,7 @@ int call_new_incoming(Manager *m, SipCall *sip, const SipIncoming *in, unsigned 
         sip_call_bind(sip, c);
         log_info("Call %u: incoming from %s (account %u)", c->id, c->remote_uri, account);
         (void) sip_call_respond(sip, 180, NULL, NULL);
-        r = request_stream(c);
+        r = call_request_stream(c);
         if (r < 0)
                 fail_media(c, strerror(-r));
         *ret = c;
@@ -488,7 +488,7 @@ static int send_answer(Call *c) {
 /* No 200 went out: our SDP cannot be written (it would fail the same way again)
  * or the dialog is gone. The call cannot be answered: refuse it, with the reason. */
 static void answer_failed(Call *c, int error) {
-        c->answer_wanted = false; /* not answered: hang_up_now() and the tones see a ringing call */
+        c->answer_wanted = false; /* not answered: call_hang_up_now() and the tones see a ringing call */
         if (c->sip)
                 (void) sip_call_respond(c->sip, 500, NULL, NULL);
         end_with_errno(c, error, "cannot answer");
@@ -556,103 +556,10 @@ void call_on_stream_failed(Call *c, int error, const char *message) {
         if (!call_is_live(c))
                 return;
         /* the stream is broken: the call cannot carry audio */
-        hang_up_now(c);
+        call_hang_up_now(c);
         free(c->stream);
         c->stream = NULL;
         call_end(c, "media service unavailable");
-}
-
-void call_end_media_stopped(Call *c) {
-        if (!call_is_live(c))
-                return;
-        hang_up_now(c);
-        call_end(c, "media service stopped");
-}
-
-static int on_restore_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        Call *c = userdata;
-
-        c->restore_timer = sd_event_source_disable_unref(c->restore_timer);
-        if (c->restore_retry && call_is_live(c) && c->reinvite == REINVITE_RESTORE && c->stream) {
-                c->restore_retry = false; /* after a 491: offer the new stream again */
-                call_restore_offer(c);
-                return 0;
-        }
-        if (call_is_live(c) && c->reinvite == REINVITE_RESTORE && !c->stream_started) {
-                log_warning("Call %u: no new media stream within %u s, ending the call", c->id,
-                            (unsigned) (MEDIA_RESTORE_USEC / USEC_PER_SEC));
-                call_end_media_stopped(c);
-        }
-        return 0;
-}
-
-bool call_restore_retry(Call *c) {
-        uint64_t wait = 2100 * 1000 + random_u63() % (1900 * 1000); /* µs */
-
-        if (++c->restore_491s > 3)
-                return false;
-        c->restore_timer = sd_event_source_disable_unref(c->restore_timer);
-        if (sd_event_add_time_relative(c->manager->event, &c->restore_timer, CLOCK_MONOTONIC, wait, 0,
-                                       on_restore_timeout, c) < 0)
-                return false;
-        c->restore_retry = true;
-        return true;
-}
-
-/* An established call without its stream: a new one from the next mediad, offered in a
- * re-INVITE (call_restore_offer()); not possible while another offer/answer is under way. */
-static bool restore_established(Call *c) {
-        if ((c->state != CALL_ACTIVE && c->state != CALL_HELD) || !c->sip || !c->local ||
-            c->reinvite != REINVITE_NONE || c->offer || c->offer_in_answer)
-                return false;
-        int r = sd_event_add_time_relative(c->manager->event, &c->restore_timer, CLOCK_MONOTONIC,
-                                           MEDIA_RESTORE_USEC, 0, on_restore_timeout, c);
-        if (r < 0)
-                return false;
-        c->reinvite = REINVITE_RESTORE; /* Hold/Resume wait, the peer's re-INVITEs get 491 */
-        return true;
-}
-
-void call_on_media_gone(Call *c) {
-        if (!call_is_live(c) || !c->stream)
-                return;
-        /* not stopped: a new mediad may have given the same path to another call */
-        free(c->stream);
-        c->stream = NULL;
-        c->stream_started = false;
-        call_dtmf_on_stream_lost(c);
-        if (c->state == CALL_INCOMING && !c->answer_wanted) {
-                /* nothing sent refers to it yet: the call rings on and gets a new stream */
-                log_warning("Call %u: mediad went away before the call was answered; a new stream when it is back",
-                            c->id);
-                if (c->local) {
-                        sdp_local_erase(c->local);
-                        free(c->local);
-                        c->local = NULL;
-                }
-                c->stream_lost = true;
-                return;
-        }
-        if (restore_established(c)) {
-                log_warning("Call %u: mediad went away; a new stream when it is back, offered in a re-INVITE",
-                            c->id);
-                c->stream_lost = true;
-                return;
-        }
-        log_warning("Call %u: mediad went away and its stream with it: ending the call", c->id);
-        call_end_media_stopped(c);
-}
-
-void call_on_media_back(Call *c) {
-        if (!call_is_live(c) || !c->stream_lost)
-                return;
-        c->stream_lost = false;
-        log_info("Call %u: asking the new mediad for a stream", c->id);
-        int r = request_stream(c);
-        if (r < 0) {
-                log_warning_errno(r, "Call %u: cannot ask for a new stream: %m", c->id);
-                call_end_media_stopped(c);
-        }
 }
 
 /* What mediad really does on the wire, after each Start/Update. */
@@ -668,7 +575,7 @@ void call_on_media_encryption(Call *c, const char *encryption) {
         }
         if (streq(e, "none") && c->local && c->local->srtp == SDP_SRTP_COMPULSORY) {
                 log_warning("Call %u: SRTP is compulsory but the media is not encrypted, hanging up", c->id);
-                hang_up_now(c);
+                call_hang_up_now(c);
                 call_end(c, "SRTP is compulsory but the media is not encrypted");
         }
 }
