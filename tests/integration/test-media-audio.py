@@ -95,17 +95,24 @@ def phone_cfg(t, name, codec):
     return cfg, playback
 
 
-def call(t, codec, extra=None):
+def two_phones(t, codec, extra=None, env_a=None):
+    """alice and bob, listening, with codec (and the keys in extra) enabled;
+    returns (a, b, out_a, out_b): the phones and their playback files."""
     built("sipd")
     built("mediad")
     cfg_a, out_a = phone_cfg(t, "alice", codec)
     cfg_b, out_b = phone_cfg(t, "bob", codec)
     cfg_a.update(extra or {})
     cfg_b.update(extra or {})
-    a = t.phone(cfg=cfg_a, services=SERVICES, name="alice")
+    a = t.phone(cfg=cfg_a, services=SERVICES, name="alice", env=env_a)
     b = t.phone(cfg=cfg_b, services=SERVICES, name="bob")
     a.wait("sip", "ListenPort", a.sip_port)
     b.wait("sip", "ListenPort", b.sip_port)
+    return a, b, out_a, out_b
+
+
+def call(t, codec, extra=None):
+    a, b, out_a, out_b = two_phones(t, codec, extra)
     call_a = a.dial_answered(b)
     got = a.properties(call_a)["Codec"]
     expect(got == codec, f"call codec {got!r}, expected {codec}")
@@ -151,19 +158,8 @@ for _codec in CODEC_KEYS:
 def _(t):
     """alice's mediad cannot load spandsp: it offers and answers without G.722,
     though G.722 is alice's first codec, so both calls take PCMU and carry audio."""
-    built("sipd")
-    built("mediad")
-    cfgs = {}
-    for name in ("alice", "bob"):
-        cfg, out = phone_cfg(t, name, "G722")
-        cfg["account.1.codec.pcmu.enable"] = 1
-        cfg["account.1.codec.pcmu.priority"] = 2
-        cfgs[name] = (cfg, out)
-    a = t.phone(cfg=cfgs["alice"][0], services=SERVICES, name="alice",
-                env={"DESKPHONE_SPANDSP_LIBRARY": "libdeskphone-no-such-spandsp.so.2"})
-    b = t.phone(cfg=cfgs["bob"][0], services=SERVICES, name="bob")
-    a.wait("sip", "ListenPort", a.sip_port)
-    b.wait("sip", "ListenPort", b.sip_port)
+    a, b, _, out_b = two_phones(t, "G722", {"account.1.codec.pcmu.enable": 1, "account.1.codec.pcmu.priority": 2},
+                                env_a={"DESKPHONE_SPANDSP_LIBRARY": "libdeskphone-no-such-spandsp.so.2"})
     # sipd numbers calls 1, 2, ...: bob's first is call/1, alice's second call/2
     for caller, callee, incoming in ((a, b, "call/1"), (b, a, "call/2")):
         call_caller = caller.dial_answered(callee, incoming)
@@ -180,7 +176,7 @@ def _(t):
         for p in (a, b):
             p.wait("media", "AudioActive", "false")
     # the last call (bob -> alice) is what bob's playback file holds
-    level, share = analyse(cfgs["bob"][1])
+    level, share = analyse(out_b)
     expect(abs(level) <= 1.0 and share > 0.9, f"bob <- alice: {level:+.2f} dB, {100 * share:.1f}% at 1 kHz")
     with open(a.log_path, errors="replace") as f:
         expect("G.722 is not offered" in f.read(), "alice's log does not say why G.722 is missing")
@@ -264,12 +260,7 @@ def _(t):
 def _(t):
     """mediad dies while alice's call rings at bob: the offer sent names the stream that
     is gone, so the call ends (CANCEL) rather than be answered without audio."""
-    built("sipd")
-    built("mediad")
-    a = t.phone(cfg=phone_cfg(t, "alice", "PCMU")[0], services=SERVICES, name="alice")
-    b = t.phone(cfg=phone_cfg(t, "bob", "PCMU")[0], services=SERVICES, name="bob")
-    a.wait("sip", "ListenPort", a.sip_port)
-    b.wait("sip", "ListenPort", b.sip_port)
+    a, b, _, _ = two_phones(t, "PCMU")
     path = a.ctl_ok("dial", b.uri, "--account", "1").strip()
     call_a = "call/" + path.rsplit("/", 1)[1]
     b.wait("call/1", "State", "incoming")
@@ -291,14 +282,7 @@ def _(t):
     """bob's mediad dies while bob's phone rings: nothing sent refers to its stream
     yet, so the call rings on, sipd asks the restarted mediad for a new stream, and
     the answered call carries audio both ways."""
-    built("sipd")
-    built("mediad")
-    cfg_a, out_a = phone_cfg(t, "alice", "PCMU")
-    cfg_b, out_b = phone_cfg(t, "bob", "PCMU")
-    a = t.phone(cfg=cfg_a, services=SERVICES, name="alice")
-    b = t.phone(cfg=cfg_b, services=SERVICES, name="bob")
-    a.wait("sip", "ListenPort", a.sip_port)
-    b.wait("sip", "ListenPort", b.sip_port)
+    a, b, out_a, out_b = two_phones(t, "PCMU")
     path = a.ctl_ok("dial", b.uri, "--account", "1").strip()
     call_a = "call/" + path.rsplit("/", 1)[1]
     b.wait("call/1", "State", "incoming")

@@ -460,6 +460,31 @@ def _(t):
     no_keys_in_logs(t, (a, b), relay.keys)
 
 
+def tamper(t, relay, b, mode, what, stats):
+    """The relay in mode toward bob for 60 RTP packets (and the RTCP among them); bob
+    must count each in stats (the SRTP and SRTCP statistic). Returns the relay's
+    [RTP, RTCP] counts. Every tampered packet that reached bob's socket is counted;
+    one the kernel dropped (bob's receive buffer full under load) never reached it:
+    for a replay, its original may be the one dropped, and the replay then counts
+    as the original."""
+    rtp_port = relay.dest["to_bob"]
+    before = stream(b)[1]
+    drops = udp_drops(rtp_port)
+    relay.set_mode("to_bob", mode)
+    wait_relay(relay, "to_bob", what)
+    relay.set_mode("to_bob", "pass")
+    done = relay.counts("to_bob")[what]
+    got = wait_stat(b, stats[0], before[stats[0]] + done[0]) - before[stats[0]]
+    got_rtcp = wait_stat(b, stats[1], before[stats[1]] + done[1]) - before[stats[1]]
+    lost = udp_drops(rtp_port) - drops
+    t.tap._diag(f"{what} {done[0]} SRTP and {done[1]} SRTCP packets: bob counted {got} and {got_rtcp} in "
+                f"{stats[0]}/{stats[1]}; the kernel dropped {lost} RTP datagrams")
+    expect(done[0] >= 50 and done[0] - lost <= got <= done[0],
+           f"{done[0]} {what}, {got} counted in {stats[0]}, {lost} dropped by the kernel")
+    expect(got_rtcp == done[1], f"{done[1]} SRTCP {what}, {got_rtcp} counted in {stats[1]}")
+    return done
+
+
 @tap.case("/srtp/direct/tamper-and-replay")
 def _(t):
     a = phone(t, "alice", "compulsory")
@@ -469,59 +494,16 @@ def _(t):
     b.wait("call/1", "MediaEncryption", "srtp")
     wait_stat(b, "PacketsReceived", 50)
 
-    # Every tampered packet that reached bob's socket is counted; one the kernel dropped
-    # (bob's receive buffer full under load) never reached it: for a replay, its
-    # original may be the one dropped, and the replay then counts as the original.
-    rtp_port = relay.dest["to_bob"]
-    drops = udp_drops(rtp_port)
-    relay.set_mode("to_bob", "flip")
-    wait_relay(relay, "to_bob", "flipped")
-    relay.set_mode("to_bob", "pass")
-    flipped = relay.counts("to_bob")["flipped"]
-    got = wait_stat(b, "SrtpAuthFailures", flipped[0])
-    got_rtcp = wait_stat(b, "SrtcpAuthFailures", flipped[1])
-    lost = udp_drops(rtp_port) - drops
-    t.tap._diag(f"flipped a bit in {flipped[0]} SRTP and {flipped[1]} SRTCP packets: bob counted {got} and "
-                f"{got_rtcp} authentication failures; the kernel dropped {lost} RTP datagrams")
-    expect(flipped[0] >= 50 and flipped[0] - lost <= got <= flipped[0], f"{flipped[0]} flipped, {got} counted, "
-           f"{lost} dropped by the kernel")
-    expect(got_rtcp == flipped[1], f"{flipped[1]} SRTCP flipped, {got_rtcp} counted")
-
+    flipped = tamper(t, relay, b, "flip", "flipped", ("SrtpAuthFailures", "SrtcpAuthFailures"))
     received = stream(b)[1]["PacketsReceived"]
-    drops = udp_drops(rtp_port)
-    relay.set_mode("to_bob", "replay")
-    wait_relay(relay, "to_bob", "replayed")
-    relay.set_mode("to_bob", "pass")
-    replayed = relay.counts("to_bob")["replayed"]
-    got = wait_stat(b, "SrtpReplays", replayed[0])
-    got_rtcp = wait_stat(b, "SrtcpReplays", replayed[1])
-    lost = udp_drops(rtp_port) - drops
-    t.tap._diag(f"replayed {replayed[0]} SRTP and {replayed[1]} SRTCP packets: bob counted {got} and {got_rtcp}; "
-                f"the kernel dropped {lost} RTP datagrams")
-    expect(replayed[0] >= 50 and replayed[0] - lost <= got <= replayed[0],
-           f"{replayed[0]} replayed, {got} counted, {lost} dropped by the kernel")
-    expect(got_rtcp == replayed[1], f"{replayed[1]} SRTCP replayed, {got_rtcp} counted")
+    tamper(t, relay, b, "replay", "replayed", ("SrtpReplays", "SrtcpReplays"))
     # a packet is replayed after each one forwarded: 60 more at least, once the statistics catch up
     wait_stat(b, "PacketsReceived", received + 60)
     _, s = stream(b)
     expect(s["SrtpAuthFailures"] == flipped[0], "replays counted as authentication failures")
     expect(s["PacketsReceived"] >= received + 60, "the call stopped playing during the replays")
-
     # a network that sends every packet twice, back to back: each second copy is a replay
-    replays = (s["SrtpReplays"], s["SrtcpReplays"])
-    drops = udp_drops(rtp_port)
-    relay.set_mode("to_bob", "duplicate")
-    wait_relay(relay, "to_bob", "duplicated")
-    relay.set_mode("to_bob", "pass")
-    duplicated = relay.counts("to_bob")["duplicated"]
-    got = wait_stat(b, "SrtpReplays", replays[0] + duplicated[0]) - replays[0]
-    got_rtcp = wait_stat(b, "SrtcpReplays", replays[1] + duplicated[1]) - replays[1]
-    lost = udp_drops(rtp_port) - drops
-    t.tap._diag(f"duplicated {duplicated[0]} SRTP and {duplicated[1]} SRTCP packets: bob counted {got} and "
-                f"{got_rtcp} replays; the kernel dropped {lost} RTP datagrams")
-    expect(duplicated[0] >= 50 and duplicated[0] - lost <= got <= duplicated[0],
-           f"{duplicated[0]} duplicated, {got} counted as replays, {lost} dropped by the kernel")
-    expect(got_rtcp == duplicated[1], f"{duplicated[1]} SRTCP duplicated, {got_rtcp} counted")
+    tamper(t, relay, b, "duplicate", "duplicated", ("SrtpReplays", "SrtcpReplays"))
     expect(b.properties("call/1")["State"] == "active", "the call did not survive")
     hangup(a, b, call)
 
