@@ -123,8 +123,13 @@ static int refresh(Waiter *w) {
                 return oom();
         int r = bus_call_raw(w->ctx, m, MAX(remaining_ms(w), 1), &reply, &error);
         if (r < 0) {
+                /* the owner we asked left before it answered (a crash, a restart): the
+                 * owner change that follows makes us read the new one's state */
+                bool left = dbus_error_has_name(&error, DBUS_ERROR_SERVICE_UNKNOWN) ||
+                            dbus_error_has_name(&error, DBUS_ERROR_NAME_HAS_NO_OWNER) ||
+                            (dbus_error_has_name(&error, DBUS_ERROR_NO_REPLY) && remaining_ms(w) > 0);
                 r = bus_errno_from_name(error.name);
-                if (r == -EHOSTUNREACH) /* it just left */
+                if (r == -EHOSTUNREACH || left) /* it just left */
                         return set_now(w, service_daemon(w->service), " not running");
                 if (r == -ETIMEDOUT && remaining_ms(w) == 0)
                         return 0; /* the loop reports the time out */
